@@ -1,0 +1,89 @@
+# Shared by bin/setup, bin/demo and bin/test. Sourced, not run.
+# Everything here is idempotent: a second run skips what is already done.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PG_CONFIG="${PG_CONFIG:-/usr/bin/pg_config}"
+PG_BIN="$("$PG_CONFIG" --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)"
+PGXS_DIR="/usr/lib/postgresql/15/lib/pgxs"
+RUN_DIR="${UR_RUN_DIR:-/tmp/usage_rollup}"
+PGDATA="$RUN_DIR/pgdata"
+PGPORT="${UR_PGPORT:-54329}"
+export PGHOST="$RUN_DIR" PGPORT PGUSER=postgres
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_postgres() { sudo -u postgres -H -- "$@"; }
+
+# Debian packages, cargo-pgrx 0.18.0 and pgrx's config: only what is missing.
+ensure_toolchain() {
+  local pkgs=(postgresql-15 postgresql-server-dev-15 postgresql-15-cron libclang-dev clang sudo)
+  local missing=()
+  for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    log "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  PG_BIN="$("$PG_CONFIG" --bindir)"
+  # Debian starts a cluster on 5432 when it installs the server; we use our own.
+  if ! cargo pgrx --version 2>/dev/null | grep -q "0.18.0"; then
+    log "installing cargo-pgrx 0.18.0 (about 9 minutes, once)"
+    cargo install cargo-pgrx --version 0.18.0 --locked
+  fi
+  if [ ! -f "$HOME/.pgrx/config.toml" ] || ! grep -q "pg15" "$HOME/.pgrx/config.toml"; then
+    log "pointing pgrx at $PG_CONFIG"
+    cargo pgrx init --pg15 "$PG_CONFIG" >/dev/null
+  fi
+}
+
+# Build and install the extension into the server's directories (incremental).
+install_extension() {
+  log "building and installing usage_rollup"
+  (cd "$ROOT" && cargo pgrx install --pg-config "$PG_CONFIG" --features pg15 2>&1 | grep -vE '^\s*(Copying|Writing|Discovered|Installing)' || true)
+  test -f "$("$PG_CONFIG" --sharedir)/extension/usage_rollup.control" || { echo "install failed" >&2; exit 1; }
+}
+
+# A throwaway cluster owned by postgres, with pg_cron preloaded. Restarted when
+# asked (a new .so is only picked up by new backends, but pg_cron's and our
+# background workers keep the old one until a restart).
+start_cluster() {
+  local dbname="$1"
+  mkdir -p "$RUN_DIR"
+  chown postgres:postgres "$RUN_DIR"
+  if [ ! -f "$PGDATA/PG_VERSION" ]; then
+    log "creating a throwaway cluster in $PGDATA (port $PGPORT)"
+    as_postgres "$PG_BIN/initdb" -D "$PGDATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    cat >> "$PGDATA/postgresql.conf" <<CONF
+# usage_rollup throwaway cluster
+listen_addresses = ''
+port = $PGPORT
+unix_socket_directories = '$RUN_DIR'
+shared_preload_libraries = 'pg_cron'
+cron.database_name = '$dbname'
+max_worker_processes = 16
+max_prepared_transactions = 4
+timezone = 'UTC'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+log_min_messages = warning
+CONF
+  fi
+  if as_postgres "$PG_BIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
+    if [ "${UR_RESTART:-1}" = 1 ]; then
+      as_postgres "$PG_BIN/pg_ctl" -D "$PGDATA" -w -m fast restart -l "$RUN_DIR/server.log" >/dev/null
+    fi
+  else
+    as_postgres "$PG_BIN/pg_ctl" -D "$PGDATA" -w start -l "$RUN_DIR/server.log" >/dev/null
+  fi
+  psql -X -q -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$dbname'" | grep -q 1 \
+    || psql -X -q -d postgres -c "CREATE DATABASE \"$dbname\""
+}
+
+stop_cluster() {
+  as_postgres "$PG_BIN/pg_ctl" -D "$PGDATA" -w -m fast stop >/dev/null 2>&1 || true
+}

@@ -1,0 +1,188 @@
+//! attach() and detach() (SPEC §2, §8): bind usage_rollup to the application's tables.
+//!
+//! attach validates every table against the contract and fails with one error that
+//! lists every problem, so a DBA fixes the schema in one round trip. It is idempotent:
+//! attaching again to the same tables repairs missing triggers and indexes and keeps
+//! the rollup. Everything runs in the caller's transaction, so a failed attach leaves
+//! nothing behind.
+
+pub mod contract;
+mod indexes;
+
+use crate::errors::{Error, SpiExt};
+use crate::invalidate;
+use contract::{check_columns, check_relkind, Checked, Role, AGENTS, ISSUES, TASKS, USAGE, USERS};
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use pgrx::PgRelation;
+
+/// Advisory lock (two-int form, key 4246 like the seeds' rollup lock) that
+/// serialises attach and detach; see docs/monitor.md for every key.
+pub const LOCK_CLASS: i32 = 4246;
+pub const LOCK_ATTACH: i32 = 2;
+
+/// Bind usage_rollup to the application's tables and install the invalidation triggers.
+/// Defaults are cast through text so the names resolve at call time, in the
+/// caller's search_path (a plain regclass literal would resolve at CREATE EXTENSION).
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn attach(
+    usage: default!(Option<PgRelation>, "'task_usage'::text::regclass"),
+    tasks: default!(Option<PgRelation>, "'agent_task_queue'::text::regclass"),
+    agents: default!(Option<PgRelation>, "'agent'::text::regclass"),
+    issues: default!(Option<PgRelation>, "'issue'::text::regclass"),
+    users: default!(Option<PgRelation>, "NULL"),
+    create_indexes: default!(bool, "true"),
+) {
+    let oid = |r: Option<PgRelation>, arg: &'static str| {
+        r.map(|r| r.oid()).unwrap_or_else(|| Error::NullArgument { function: "attach", argument: arg }.raise())
+    };
+    let roles: [(&Role, pg_sys::Oid); 4] = [
+        (&USAGE, oid(usage, "usage")),
+        (&TASKS, oid(tasks, "tasks")),
+        (&AGENTS, oid(agents, "agents")),
+        (&ISSUES, oid(issues, "issues")),
+    ];
+    let users = users.map(|r| r.oid());
+
+    lock_binding();
+
+    let mut all: Vec<(&Role, pg_sys::Oid)> = roles.to_vec();
+    if let Some(u) = users {
+        all.push((&USERS, u));
+    }
+    let names: Vec<String> = all.iter().map(|(role, oid)| check_relkind(role, *oid)).collect();
+    for i in 0..all.len() {
+        for j in (i + 1)..all.len() {
+            if all[i].1 == all[j].1 {
+                Error::SameTableTwice { relation: names[i].clone(), roles: (all[i].0.argument, all[j].0.argument) }
+                    .raise();
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    let checked: Vec<Checked> =
+        all.iter().zip(&names).map(|((role, oid), name)| check_columns(role, *oid, name, &mut problems)).collect();
+    if !problems.is_empty() {
+        Error::ContractViolation {
+            problems,
+            hint: "Pass the right tables by name, e.g. usage_rollup.attach(usage => 'app.task_usage', \
+                   tasks => 'app.agent_task_queue', agents => 'app.agent', issues => 'app.issue'), \
+                   or add the missing columns; see docs/attach.md."
+                .into(),
+        }
+        .raise();
+    }
+
+    let has_cost = checked[0].present_optional.contains(&"cost_usd_ticks");
+    let has_failure_reason = checked[1].present_optional.contains(&"failure_reason");
+    let current = current_binding_oids();
+    match current {
+        Some((cur, _)) if cur != [roles[0].1, roles[1].1, roles[2].1, roles[3].1] => {
+            let text: String = Spi::get_one(
+                "SELECT format('usage => %s, tasks => %s, agents => %s, issues => %s', \
+                        usage_table, tasks_table, agents_table, issues_table) FROM usage_rollup.binding",
+            )
+            .or_raise("read the binding")
+            .unwrap_or_default();
+            Error::AttachedElsewhere { current: text }.raise();
+        }
+        Some(_) => {
+            Spi::run_with_args(
+                "UPDATE usage_rollup.binding SET users_table = $1, has_cost = $2, has_failure_reason = $3 WHERE id = 1",
+                &[users.into(), has_cost.into(), has_failure_reason.into()],
+            )
+            .or_raise("update the binding");
+        }
+        None => {
+            Spi::run_with_args(
+                "INSERT INTO usage_rollup.binding (usage_table, tasks_table, agents_table, issues_table, users_table, \
+                                                   has_cost, has_failure_reason) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    roles[0].1.into(),
+                    roles[1].1.into(),
+                    roles[2].1.into(),
+                    roles[3].1.into(),
+                    users.into(),
+                    has_cost.into(),
+                    has_failure_reason.into(),
+                ],
+            )
+            .or_raise("store the binding");
+            // Rows stamped before this point are history for backfill(); ticks take
+            // over from here. The bound also waits for open transactions, which may
+            // still commit rows stamped earlier (SPEC §3).
+            Spi::run(
+                "UPDATE usage_rollup.tick_state \
+                 SET watermark = coalesce(watermark, usage_rollup._safe_upper_bound('0'::interval)) WHERE id = 1",
+            )
+            .or_raise("initialise the watermark");
+        }
+    }
+
+    let usage_oid = roles[0].1;
+    let tasks_oid = roles[1].1;
+    indexes::ensure(usage_oid, tasks_oid, create_indexes);
+    invalidate::install(usage_oid, tasks_oid, roles[2].1, roles[3].1);
+
+    pgrx::notice!(
+        "usage_rollup is attached to {} (usage), {} (tasks), {} (agents), {} (issues){}",
+        names[0],
+        names[1],
+        names[2],
+        names[3],
+        users.map(|_| format!(", {} (users)", names[4])).unwrap_or_default()
+    );
+}
+
+/// Remove everything attach() installed: triggers, indexes it created, the binding,
+/// and the rollup built from those tables (it would be stale for any other binding).
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn detach() {
+    lock_binding();
+    let Some((oids, created_indexes)) = current_binding_oids() else {
+        pgrx::notice!("usage_rollup is not attached; nothing to detach");
+        return;
+    };
+    invalidate::remove(oids);
+    indexes::drop_created(&created_indexes);
+    for statement in [
+        "DELETE FROM usage_rollup.binding",
+        "TRUNCATE usage_rollup.rollup, usage_rollup.dirty_bucket, usage_rollup.tick_run",
+        "UPDATE usage_rollup.tick_state SET watermark = NULL, last_started_at = NULL, last_finished_at = NULL, \
+             last_success_at = NULL, last_rows = NULL, last_duration_ms = NULL, last_error = NULL, \
+             last_error_sqlstate = NULL, last_error_at = NULL",
+    ] {
+        Spi::run(statement).or_raise("remove the binding");
+    }
+    pgrx::notice!("usage_rollup is detached; its triggers, indexes and rollup rows are removed");
+}
+
+/// Serialise attach/detach (blocking, transaction-scoped: released on error too).
+fn lock_binding() {
+    Spi::run_with_args(
+        "SELECT pg_catalog.pg_advisory_xact_lock($1, $2)",
+        &[LOCK_CLASS.into(), LOCK_ATTACH.into()],
+    )
+    .or_raise("lock the binding");
+}
+
+/// The four bound table oids (usage, tasks, agents, issues) and the indexes attach created.
+fn current_binding_oids() -> Option<([pg_sys::Oid; 4], Vec<String>)> {
+    Spi::connect(|client| {
+        let rows = client
+            .select(
+                "SELECT usage_table::oid, tasks_table::oid, agents_table::oid, issues_table::oid, created_indexes \
+                 FROM usage_rollup.binding WHERE id = 1",
+                None,
+                &[],
+            )
+            .or_raise("read the binding");
+        rows.into_iter().next().map(|r| {
+            let o = |i| r.get::<pg_sys::Oid>(i).or_raise("read the binding").unwrap_or(pg_sys::InvalidOid);
+            ([o(1), o(2), o(3), o(4)], r.get::<Vec<String>>(5).or_raise("read the binding").unwrap_or_default())
+        })
+    })
+}

@@ -1,0 +1,182 @@
+//! CALL usage_rollup.backfill() (SPEC §3): the plan, one slice, and the finish.
+//! The procedure that loops and commits is in backfill.sql.
+
+use crate::attach::LOCK_CLASS;
+use crate::binding::{Binding, BUCKET_SECONDS};
+use crate::errors::{Error, SpiExt};
+use crate::recompute;
+use crate::tick::{safe_upper_bound, LOCK_ROLLUP};
+use pgrx::prelude::*;
+
+pgrx::extension_sql_file!(
+    "backfill.sql",
+    name = "backfill_sql",
+    requires = [_backfill_plan, _backfill_slice, _backfill_finish, "tick_sql"]
+);
+
+/// Slice the range. With both bounds NULL the whole history is covered, and the
+/// watermark may then move to the bound taken before the range was read.
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn _backfill_plan(
+    from_ts: Option<TimestampWithTimeZone>,
+    to_ts: Option<TimestampWithTimeZone>,
+    slice: Option<Interval>,
+) -> TableIterator<
+    'static,
+    (
+        name!(range_from, TimestampWithTimeZone),
+        name!(range_to, TimestampWithTimeZone),
+        name!(slice_width, Interval),
+        name!(slices, i32),
+        name!(full_history, bool),
+        name!(bound, TimestampWithTimeZone),
+    ),
+> {
+    let binding = Binding::require("backfill()");
+    let slice = slice.unwrap_or_else(|| Error::NullArgument { function: "backfill", argument: "slice" }.raise());
+    let full_history = from_ts.is_none() && to_ts.is_none();
+    // taken before min/max are read: every row committed before this point is inside the range
+    let bound = safe_upper_bound(0);
+    let sql = binding.render(
+        "SELECT pg_catalog.min(u.created_at), pg_catalog.max(u.created_at) FROM @usage@ u",
+    );
+    let (min, max): (Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>) =
+        Spi::get_two(&sql).or_raise("read the usage time range");
+    let plan = Spi::connect(|client| {
+        let plan = client
+            .select(
+                "WITH r AS (
+                     SELECT usage_rollup.bucket_of(coalesce($1, $3)) AS f,
+                            usage_rollup.bucket_of(coalesce($2, $4)) + CASE WHEN $2 IS NULL OR usage_rollup.bucket_of($2) < $2
+                                THEN make_interval(secs => $6) ELSE '0'::interval END AS t,
+                            CASE WHEN $5 < make_interval(secs => $6) THEN make_interval(secs => $6)
+                                 ELSE $5 END AS w)
+                 SELECT f, t, w,
+                        CASE WHEN f IS NULL OR t IS NULL OR t <= f THEN 0
+                             ELSE ceil(extract(epoch FROM t - f) / extract(epoch FROM w))::int END,
+                        f > t
+                 FROM r",
+                None,
+                &[
+                    from_ts.into(),
+                    to_ts.into(),
+                    min.into(),
+                    max.into(),
+                    slice.into(),
+                    (BUCKET_SECONDS as f64).into(),
+                ],
+            )
+            .or_raise("plan the backfill")
+            .first();
+        (
+            plan.get::<TimestampWithTimeZone>(1).or_raise("plan the backfill"),
+            plan.get::<TimestampWithTimeZone>(2).or_raise("plan the backfill"),
+            plan.get::<Interval>(3).or_raise("plan the backfill"),
+            plan.get::<i32>(4).or_raise("plan the backfill"),
+            plan.get::<bool>(5).or_raise("plan the backfill"),
+        )
+    });
+    let (f, t, w, n, reversed) = plan;
+    if reversed == Some(true) {
+        let show = |ts: Option<TimestampWithTimeZone>| ts.map(|t| t.to_string()).unwrap_or_default();
+        Error::InvalidRange { what: "backfill range", from: show(from_ts), to: show(to_ts) }.raise();
+    }
+    let n = n.unwrap_or(0);
+    if n == 0 {
+        pgrx::notice!("backfill: no usage rows in the range, nothing to do");
+    } else {
+        pgrx::notice!(
+            "backfill: {} slice(s) of {} from {} to {}",
+            n,
+            w.map(|w| w.to_string()).unwrap_or_default(),
+            f.map(|t| t.to_string()).unwrap_or_default(),
+            t.map(|t| t.to_string()).unwrap_or_default()
+        );
+    }
+    TableIterator::once((f.unwrap_or(bound), t.unwrap_or(bound), w.unwrap_or(slice), n, full_history, bound))
+}
+
+/// Recompute slice k of n under the rollup lock (blocking: a running tick finishes
+/// first), record it, and print progress. Returns the raw rows read so far.
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+#[allow(clippy::too_many_arguments)]
+fn _backfill_slice(
+    k: i32,
+    n: i32,
+    range_from: TimestampWithTimeZone,
+    range_to: TimestampWithTimeZone,
+    slice_width: Interval,
+    started_at: TimestampWithTimeZone,
+    rows_so_far: i64,
+) -> i64 {
+    let binding = Binding::require("backfill()");
+    Spi::run_with_args("SELECT pg_catalog.pg_advisory_xact_lock($1, $2)", &[LOCK_CLASS.into(), LOCK_ROLLUP.into()])
+        .or_raise("lock the rollup");
+    let (from, to): (Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>) = Spi::get_two_with_args(
+        "SELECT $1 + $3 * ($2 - 1), least($1 + $3 * $2, $4)",
+        &[range_from.into(), k.into(), slice_width.into(), range_to.into()],
+    )
+    .or_raise("bound the slice");
+    let (from, to) = (from.unwrap_or(range_from), to.unwrap_or(range_to));
+    let slice_started: TimestampWithTimeZone =
+        Spi::get_one("SELECT pg_catalog.clock_timestamp()").or_raise("read the clock").unwrap_or(started_at);
+    let outcome = recompute::range(&binding, from, to);
+    let total = rows_so_far + outcome.raw_rows;
+    let (elapsed, line): (Option<f64>, Option<String>) = Spi::get_two_with_args(
+        "SELECT extract(epoch FROM clock_timestamp() - $1)::float8,
+                format('backfill slice %s/%s [%s, %s): %s usage rows, %s rollup rows written; %s rows at %s rows/s, ETA %s',
+                       $2, $3, $4, $5, $6, $7, $8,
+                       round($8 / greatest(extract(epoch FROM clock_timestamp() - $1), 0.001)),
+                       CASE WHEN $2 = $3 THEN 'done'
+                            ELSE (date_trunc('second', (clock_timestamp() - $1) / $2 * ($3 - $2)))::text END)",
+        &[
+            started_at.into(),
+            k.into(),
+            n.into(),
+            from.into(),
+            to.into(),
+            outcome.raw_rows.into(),
+            outcome.rows_written.into(),
+            total.into(),
+        ],
+    )
+    .or_raise("report backfill progress");
+    let _ = elapsed;
+    Spi::run_with_args(
+        "INSERT INTO usage_rollup.tick_run (kind, started_at, finished_at, status, window_from, window_to,
+                                           raw_rows, rows_written, duration_ms)
+         VALUES ('backfill', $1, clock_timestamp(), 'succeeded', $2, $3, $4, $5,
+                 extract(epoch FROM clock_timestamp() - $1)::float8 * 1000)",
+        &[slice_started.into(), from.into(), to.into(), outcome.raw_rows.into(), outcome.rows_written.into()],
+    )
+    .or_raise("record the backfill slice");
+    pgrx::notice!("{}", line.unwrap_or_default());
+    total
+}
+
+/// After a whole-history backfill every row stamped before `bound` is in the
+/// rollup, so the watermark can move there: ticks resume without re-reading the
+/// history. A partial backfill leaves the watermark alone.
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn _backfill_finish(full_history: bool, bound: TimestampWithTimeZone, slices: i32, started_at: TimestampWithTimeZone, rows: i64) {
+    if full_history {
+        Spi::run_with_args("SELECT pg_catalog.pg_advisory_xact_lock($1, $2)", &[LOCK_CLASS.into(), LOCK_ROLLUP.into()])
+            .or_raise("lock the rollup");
+        Spi::run_with_args(
+            "UPDATE usage_rollup.tick_state SET watermark = greatest(coalesce(watermark, $1), $1) WHERE id = 1",
+            &[bound.into()],
+        )
+        .or_raise("advance the watermark");
+    }
+    let summary: Option<String> = Spi::get_one_with_args(
+        "SELECT format('backfill finished: %s slice(s), %s usage rows in %s; watermark %s',
+                       $1, $2, date_trunc('millisecond', clock_timestamp() - $3),
+                       (SELECT watermark FROM usage_rollup.tick_state WHERE id = 1))",
+        &[slices.into(), rows.into(), started_at.into()],
+    )
+    .or_raise("summarise the backfill");
+    pgrx::notice!("{}", summary.unwrap_or_default());
+}

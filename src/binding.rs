@@ -1,0 +1,73 @@
+//! The current binding (SPEC §2) and the rendering of SQL templates against it.
+//!
+//! Source table names never reach SQL as raw text: they are read back from regclass
+//! columns, whose output is quoted and (under the pinned search_path of every
+//! usage_rollup function) schema-qualified.
+
+use crate::errors::{Error, SpiExt};
+use pgrx::prelude::*;
+
+/// 15 minutes: every present-day UTC offset and DST shift is a multiple of it (SPEC §3).
+pub const BUCKET_SECONDS: i64 = 900;
+
+/// The bucket of a usage row, inlined into set-based SQL (a function call with a
+/// pinned search_path cannot be inlined and costs a GUC save/restore per row).
+const BUCKET_EXPR: &str =
+    "pg_catalog.date_bin('00:15:00'::interval, u.created_at, '2000-01-01 00:00:00+00'::timestamptz)";
+
+pub struct Binding {
+    pub usage: String,
+    pub tasks: String,
+    pub agents: String,
+    pub issues: String,
+    pub has_cost: bool,
+    pub has_failure_reason: bool,
+}
+
+impl Binding {
+    /// The binding, or None when usage_rollup is not attached.
+    pub fn load() -> Option<Binding> {
+        Spi::connect(|client| {
+            let rows = client
+                .select(
+                    "SELECT usage_table::text, tasks_table::text, agents_table::text, issues_table::text, \
+                            has_cost, has_failure_reason \
+                     FROM usage_rollup.binding WHERE id = 1",
+                    None,
+                    &[],
+                )
+                .or_raise("read the binding");
+            rows.into_iter().next().map(|row| Binding {
+                usage: row.get(1).or_raise("read the binding").unwrap_or_default(),
+                tasks: row.get(2).or_raise("read the binding").unwrap_or_default(),
+                agents: row.get(3).or_raise("read the binding").unwrap_or_default(),
+                issues: row.get(4).or_raise("read the binding").unwrap_or_default(),
+                has_cost: row.get(5).or_raise("read the binding").unwrap_or(false),
+                has_failure_reason: row.get(6).or_raise("read the binding").unwrap_or(false),
+            })
+        })
+    }
+
+    /// The binding, or the "not attached" error naming the operation.
+    pub fn require(operation: &'static str) -> Binding {
+        Binding::load().unwrap_or_else(|| Error::NotAttached { operation }.raise())
+    }
+
+    /// Substitute the placeholders of a SQL template:
+    /// `@usage@ @tasks@ @agents@ @issues@` (u, t, a, i by convention),
+    /// `@cost@` (the usage row's cost, NULL without the optional column),
+    /// `@failure_reason@`, and `@bucket@` (the bucket of `u.created_at`).
+    pub fn render(&self, template: &str) -> String {
+        template
+            .replace("@usage@", &self.usage)
+            .replace("@tasks@", &self.tasks)
+            .replace("@agents@", &self.agents)
+            .replace("@issues@", &self.issues)
+            .replace("@cost@", if self.has_cost { "u.cost_usd_ticks" } else { "NULL::bigint" })
+            .replace(
+                "@failure_reason@",
+                if self.has_failure_reason { "t.failure_reason" } else { "NULL::text" },
+            )
+            .replace("@bucket@", BUCKET_EXPR)
+    }
+}

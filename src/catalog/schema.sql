@@ -1,0 +1,124 @@
+-- usage_rollup catalog: the binding to the application's tables, the UTC rollup,
+-- the invalidation queue and the tick's durable state.
+--
+-- Every table is registered with pg_extension_config_dump so that pg_dump carries
+-- the binding, the state and the rollup itself (a restored database must not need
+-- a multi-hour backfill before its dashboards work again).
+
+-- The attached source tables (SPEC §2). One row at most. regclass columns follow
+-- renames and are dumped schema-qualified by pg_dump.
+CREATE TABLE usage_rollup.binding (
+    id               smallint    PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+    usage_table      regclass    NOT NULL,
+    tasks_table      regclass    NOT NULL,
+    agents_table     regclass    NOT NULL,
+    issues_table     regclass    NOT NULL,
+    users_table      regclass,
+    -- optional columns of the contract, detected at attach time
+    has_cost         boolean     NOT NULL,
+    has_failure_reason boolean   NOT NULL,
+    -- supporting indexes attach created on the source tables (detach drops exactly these)
+    created_indexes  text[]      NOT NULL DEFAULT '{}',
+    attached_at      timestamptz NOT NULL DEFAULT now(),
+    attached_by      name        NOT NULL DEFAULT current_user
+);
+COMMENT ON TABLE usage_rollup.binding IS
+    'The application tables usage_rollup is attached to (one row; written by attach(), removed by detach()).';
+
+-- The UTC rollup (SPEC §3). 15-minute buckets: every present-day UTC offset and DST
+-- shift is a multiple of 15 minutes, so any IANA zone's local day is a whole number
+-- of buckets (hourly buckets put up to 45 minutes of a Kolkata or Kathmandu day on
+-- the wrong date: seeds W1).
+CREATE TABLE usage_rollup.rollup (
+    bucket_start                 timestamptz NOT NULL,
+    workspace_id                 uuid,
+    runtime_id                   uuid,       -- NULL: task never bound or runtime unbound (seeds W5)
+    agent_id                     uuid        NOT NULL,
+    project_id                   uuid,       -- NULL: no issue, or issue without project
+    provider                     text,       -- lower-cased so mixed-case history merges
+    model                        text,
+    input_tokens                 bigint,     -- sum(); NULL only if every raw value is NULL
+    output_tokens                bigint,
+    cache_read_tokens            bigint,
+    cache_write_tokens           bigint,
+    cost_usd_ticks               bigint      NOT NULL,
+    uncosted_input_tokens        bigint      NOT NULL,
+    uncosted_output_tokens       bigint      NOT NULL,
+    uncosted_cache_read_tokens   bigint      NOT NULL,
+    uncosted_cache_write_tokens  bigint      NOT NULL,
+    task_count                   bigint      NOT NULL,
+    event_count                  bigint      NOT NULL,
+    CONSTRAINT rollup_key UNIQUE NULLS NOT DISTINCT
+        (bucket_start, workspace_id, runtime_id, agent_id, project_id, provider, model)
+);
+CREATE INDEX rollup_workspace_time ON usage_rollup.rollup (workspace_id, bucket_start);
+CREATE INDEX rollup_runtime_time ON usage_rollup.rollup (runtime_id, bucket_start);
+CREATE INDEX rollup_workspace_agent_time ON usage_rollup.rollup (workspace_id, agent_id, bucket_start);
+CREATE INDEX rollup_workspace_project_time ON usage_rollup.rollup (workspace_id, project_id, bucket_start);
+COMMENT ON TABLE usage_rollup.rollup IS
+    'UTC 15-minute rollup of the attached usage table; a cache of the raw rows, maintained by tick() and backfill().';
+
+-- Invalidation queue. Append-only on purpose: enqueuers never update an existing
+-- row, so they never wait on each other or on a tick, and a tick drains exactly the
+-- rows it read (by id), so an invalidation committed while a tick runs survives it
+-- (the seeds' ON CONFLICT queue could lose one: reference W11).
+CREATE TABLE usage_rollup.dirty_bucket (
+    id           bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    bucket_start timestamptz NOT NULL,
+    enqueued_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+COMMENT ON TABLE usage_rollup.dirty_bucket IS
+    'Buckets whose raw rows changed in ways the updated_at watermark cannot see (deletes, re-attributions); drained by tick().';
+
+-- One row: the watermark and the last run. Failures are written by a separate
+-- transaction (see tick/record_failure) so they survive the failed tick (seeds W2).
+CREATE TABLE usage_rollup.tick_state (
+    id                   smallint    PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+    watermark            timestamptz,
+    last_started_at      timestamptz,
+    last_finished_at     timestamptz,
+    last_success_at      timestamptz,
+    last_rows            bigint,
+    last_duration_ms     double precision,
+    last_error           text,
+    last_error_sqlstate  text,
+    last_error_at        timestamptz
+);
+INSERT INTO usage_rollup.tick_state (id) VALUES (1);
+COMMENT ON TABLE usage_rollup.tick_state IS
+    'Watermark of the rollup and the outcome of the last tick (one row).';
+
+-- One row per tick or backfill slice that did work or failed, like cron.job_run_details.
+CREATE TABLE usage_rollup.tick_run (
+    id            bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind          text        NOT NULL CHECK (kind IN ('tick', 'backfill')),
+    started_at    timestamptz NOT NULL,
+    finished_at   timestamptz NOT NULL,
+    status        text        NOT NULL CHECK (status IN ('succeeded', 'failed')),
+    window_from   timestamptz,
+    window_to     timestamptz,
+    buckets       bigint,
+    raw_rows      bigint,
+    rows_written  bigint,
+    duration_ms   double precision,
+    sqlstate      text,
+    error         text
+);
+CREATE INDEX tick_run_started_at ON usage_rollup.tick_run (started_at);
+COMMENT ON TABLE usage_rollup.tick_run IS
+    'History of ticks and backfill slices (kept for usage_rollup.queue_retention).';
+
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.binding', '');
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.rollup', '');
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_bucket', '');
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.tick_state', '');
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.tick_run', '');
+
+-- The bucket of a timestamp. date_bin works on absolute time, so the result does not
+-- depend on the session TimeZone (a bare date_trunc would: reference §3).
+CREATE FUNCTION usage_rollup.bucket_of(ts timestamptz) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+SET search_path = pg_catalog, pg_temp
+RETURN pg_catalog.date_bin('15 minutes'::interval, ts, '2000-01-01 00:00:00+00'::timestamptz);
+COMMENT ON FUNCTION usage_rollup.bucket_of(timestamptz) IS
+    'Start of the 15-minute UTC rollup bucket containing ts.';

@@ -1,0 +1,130 @@
+//! Every user-facing error, in PostgreSQL's message style: a lower-case primary
+//! message quoting the offending value, a detail with the facts and a hint saying
+//! what to do. Raised as a real ereport(ERROR) with its SQLSTATE, so callers (and
+//! pg_regress expected files) see the code, the detail and the hint.
+
+use pgrx::pg_sys::errcodes::PgSqlErrorCode;
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::PgLogLevel;
+
+pub enum Error {
+    /// One or more source tables miss columns or have wrong types (all problems at once).
+    ContractViolation { problems: Vec<String>, hint: String },
+    /// A source argument names something that is not a plain or partitioned table.
+    NotATable { role: &'static str, relation: String, kind: &'static str },
+    /// The same table was passed for two roles.
+    SameTableTwice { relation: String, roles: (&'static str, &'static str) },
+    /// attach() called with other tables while already attached.
+    AttachedElsewhere { current: String },
+    /// An operation that needs a binding ran before attach().
+    NotAttached { operation: &'static str },
+    /// A required argument was NULL.
+    NullArgument { function: &'static str, argument: &'static str },
+    /// from > to, or similar.
+    InvalidRange { what: &'static str, from: String, to: String },
+    /// pg_cron is needed but not installed in this database.
+    PgCronMissing,
+}
+
+impl Error {
+    fn parts(self) -> (PgSqlErrorCode, String, Option<String>, Option<String>) {
+        use PgSqlErrorCode::*;
+        match self {
+            Error::ContractViolation { problems, hint } => (
+                ERRCODE_DATATYPE_MISMATCH,
+                "source tables do not satisfy the usage_rollup contract".into(),
+                Some(format!(
+                    "{} problem{} found:\n{}",
+                    problems.len(),
+                    if problems.len() == 1 { "" } else { "s" },
+                    problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
+                )),
+                Some(hint),
+            ),
+            Error::NotATable { role, relation, kind } => (
+                ERRCODE_WRONG_OBJECT_TYPE,
+                format!("\"{relation}\" is not a table"),
+                Some(format!("The {role} argument must name a table or a partitioned table; \"{relation}\" is {kind}.")),
+                Some(format!("Pass the underlying table as {role} => 'schema.table'.")),
+            ),
+            Error::SameTableTwice { relation, roles } => (
+                ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("table \"{relation}\" was passed as both {} and {}", roles.0, roles.1),
+                Some("Each role of the source contract needs its own table.".into()),
+                None,
+            ),
+            Error::AttachedElsewhere { current } => (
+                ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                "usage_rollup is already attached to other tables".into(),
+                Some(format!("The current binding is {current}.")),
+                Some("Call usage_rollup.detach() first, then attach to the new tables.".into()),
+            ),
+            Error::NotAttached { operation } => (
+                ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                format!("usage_rollup is not attached, so {operation} has nothing to work on"),
+                None,
+                Some("Call usage_rollup.attach() with the application's tables first.".into()),
+            ),
+            Error::NullArgument { function, argument } => (
+                ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                format!("{argument} must not be NULL"),
+                Some(format!("usage_rollup.{function}() needs a value for {argument}.")),
+                None,
+            ),
+            Error::InvalidRange { what, from, to } => (
+                ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("invalid {what}: \"{from}\" is after \"{to}\""),
+                None,
+                Some("Pass the earlier bound first.".into()),
+            ),
+            Error::PgCronMissing => (
+                ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                "extension \"pg_cron\" is not installed".into(),
+                Some("usage_rollup.schedule() registers the tick as a pg_cron job.".into()),
+                Some(
+                    "Add pg_cron to shared_preload_libraries, set cron.database_name to this database, restart, \
+                     and run CREATE EXTENSION pg_cron; or call SELECT usage_rollup.tick() from any other scheduler."
+                        .into(),
+                ),
+            ),
+        }
+    }
+
+    /// Raise this error as ereport(ERROR); never returns.
+    #[track_caller]
+    pub fn raise(self) -> ! {
+        let (code, message, detail, hint) = self.parts();
+        let mut report = ErrorReport::new(code, message, "usage_rollup");
+        if let Some(d) = detail {
+            report = report.set_detail(d);
+        }
+        if let Some(h) = hint {
+            report = report.set_hint(h);
+        }
+        report.report(PgLogLevel::ERROR);
+        unreachable!("ereport(ERROR) returned")
+    }
+}
+
+/// Unwrap an SPI result; an SPI failure is an internal bug, reported with its cause.
+pub trait SpiExt<T> {
+    fn or_raise(self, context: &str) -> T;
+}
+
+impl<T> SpiExt<T> for Result<T, pgrx::spi::Error> {
+    #[track_caller]
+    fn or_raise(self, context: &str) -> T {
+        match self {
+            Ok(v) => v,
+            Err(e) => {
+                ErrorReport::new(
+                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                    format!("usage_rollup could not {context}: {e}"),
+                    "usage_rollup",
+                )
+                .report(PgLogLevel::ERROR);
+                unreachable!()
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+-- Health (SPEC §3, §8): the status view, lag_seconds(), verify().
+
+CREATE VIEW usage_rollup.status AS
+SELECT s.watermark,
+       extract(epoch FROM now() - s.last_success_at)::float8            AS lag_seconds,
+       (SELECT count(*) FROM usage_rollup.dirty_bucket)                  AS queue_depth,
+       s.last_started_at,
+       s.last_finished_at,
+       s.last_rows,
+       s.last_duration_ms,
+       s.last_error,
+       s.last_error_at,
+       s.last_error_sqlstate,
+       s.last_success_at,
+       -- the most recent run failed (an older error stays visible in last_error)
+       (s.last_error_at IS NOT NULL
+        AND s.last_error_at >= coalesce(s.last_success_at, '-infinity'::timestamptz)) AS failing,
+       -- how far behind the rollup's own data is; reports add the raw tail after it
+       extract(epoch FROM now() - s.watermark)::float8                  AS watermark_age_seconds,
+       (SELECT min(d.enqueued_at) FROM usage_rollup.dirty_bucket d)      AS queue_oldest_at,
+       (SELECT count(*) FROM usage_rollup.binding) = 1                   AS attached
+FROM usage_rollup.tick_state s
+WHERE s.id = 1;
+COMMENT ON VIEW usage_rollup.status IS
+    'One row: watermark, seconds since the last successful tick, queue depth, last run and last error.';
+
+CREATE FUNCTION usage_rollup.lag_seconds() RETURNS double precision
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT extract(epoch FROM now() - s.last_success_at)::float8 FROM usage_rollup.tick_state s WHERE s.id = 1
+$$;
+COMMENT ON FUNCTION usage_rollup.lag_seconds() IS
+    'Seconds since the last successful tick finished; NULL if no tick has succeeded since attach.';
+
+CREATE FUNCTION usage_rollup.verify(from_ts timestamptz, to_ts timestamptz)
+RETURNS TABLE (bucket_start timestamptz, workspace_id uuid, runtime_id uuid, agent_id uuid,
+               project_id uuid, provider text, model text, issue text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN QUERY EXECUTE usage_rollup._verify_sql(from_ts, to_ts) USING from_ts, to_ts;
+END
+$$;
+COMMENT ON FUNCTION usage_rollup.verify(timestamptz, timestamptz) IS
+    'Rollup rows of buckets in [from_ts, to_ts) that differ from a recompute of the raw rows; empty when consistent. Rows changed after the watermark show until the next tick.';
+REVOKE ALL ON FUNCTION usage_rollup.verify(timestamptz, timestamptz) FROM PUBLIC;

@@ -1,0 +1,128 @@
+//! Installation of the invalidation triggers on the attached tables (SPEC §3).
+//! The trigger functions themselves are in triggers.sql; the reasons for their shape
+//! are written there.
+
+use crate::errors::SpiExt;
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+
+pgrx::extension_sql_file!("triggers.sql", name = "invalidate_triggers", requires = ["catalog"]);
+
+/// Trigger names per table. Named usage_rollup_<role>_<event> so that `\d task_usage`
+/// shows who owns them.
+const USAGE_TRIGGERS: &[&str] =
+    &["usage_rollup_usage_delete", "usage_rollup_usage_insert", "usage_rollup_usage_update", "usage_rollup_usage_truncate"];
+const TASKS_TRIGGERS: &[&str] = &["usage_rollup_tasks_delete", "usage_rollup_tasks_update", "usage_rollup_tasks_truncate"];
+const AGENTS_TRIGGERS: &[&str] =
+    &["usage_rollup_agents_delete", "usage_rollup_agents_update", "usage_rollup_agents_truncate"];
+const ISSUES_TRIGGERS: &[&str] =
+    &["usage_rollup_issues_delete", "usage_rollup_issues_update", "usage_rollup_issues_truncate"];
+
+fn relname(oid: pg_sys::Oid) -> String {
+    Spi::get_one_with_args("SELECT $1::regclass::text", &[oid.into()])
+        .or_raise("name a source table")
+        .unwrap_or_default()
+}
+
+/// Install (or repair: CREATE OR REPLACE) every trigger.
+pub fn install(usage: pg_sys::Oid, tasks: pg_sys::Oid, agents: pg_sys::Oid, issues: pg_sys::Oid) {
+    let (u, t, a, i) = (relname(usage), relname(tasks), relname(agents), relname(issues));
+    let (uo, to) = (usage.to_u32(), tasks.to_u32());
+    let statements = [
+        // usage
+        format!(
+            "CREATE OR REPLACE TRIGGER usage_rollup_usage_delete AFTER DELETE ON {u} \
+             REFERENCING OLD TABLE AS usage_rollup_old FOR EACH STATEMENT \
+             EXECUTE FUNCTION usage_rollup._invalidate_usage_delete()"
+        ),
+        // An ordinary insert stamps updated_at = now() (or later) and is found by the
+        // watermark; only a row stamped in the past needs the queue.
+        format!(
+            "CREATE OR REPLACE TRIGGER usage_rollup_usage_insert AFTER INSERT ON {u} FOR EACH ROW \
+             WHEN (coalesce(NEW.updated_at, NEW.created_at) < pg_catalog.now()) \
+             EXECUTE FUNCTION usage_rollup._invalidate_usage_row()"
+        ),
+        format!(
+            "CREATE OR REPLACE TRIGGER usage_rollup_usage_update AFTER UPDATE ON {u} FOR EACH ROW \
+             WHEN (OLD.task_id IS DISTINCT FROM NEW.task_id OR OLD.created_at IS DISTINCT FROM NEW.created_at \
+                   OR OLD.provider IS DISTINCT FROM NEW.provider OR OLD.model IS DISTINCT FROM NEW.model \
+                   OR NOT (coalesce(NEW.updated_at, NEW.created_at) >= pg_catalog.now())) \
+             EXECUTE FUNCTION usage_rollup._invalidate_usage_row()"
+        ),
+        format!(
+            "CREATE OR REPLACE TRIGGER usage_rollup_usage_truncate AFTER TRUNCATE ON {u} FOR EACH STATEMENT \
+             EXECUTE FUNCTION usage_rollup._invalidate_truncate()"
+        ),
+        // tasks: agent_id is immutable in the contract, but if it ever changes the
+        // usage must follow the new agent's workspace (the seeds only had a comment).
+        format!(
+            "CREATE OR REPLACE TRIGGER usage_rollup_tasks_update AFTER UPDATE OF id, agent_id, runtime_id, issue_id \
+             ON {t} FOR EACH ROW \
+             WHEN (OLD.id IS DISTINCT FROM NEW.id OR OLD.agent_id IS DISTINCT FROM NEW.agent_id \
+                   OR OLD.runtime_id IS DISTINCT FROM NEW.runtime_id OR OLD.issue_id IS DISTINCT FROM NEW.issue_id) \
+             EXECUTE FUNCTION usage_rollup._invalidate_tasks_update('{uo}')"
+        ),
+        format!(
+            "CREATE OR REPLACE TRIGGER usage_rollup_tasks_delete AFTER DELETE ON {t} \
+             REFERENCING OLD TABLE AS usage_rollup_old FOR EACH STATEMENT \
+             EXECUTE FUNCTION usage_rollup._invalidate_tasks_delete('{uo}')"
+        ),
+        format!(
+            "CREATE OR REPLACE TRIGGER usage_rollup_tasks_truncate AFTER TRUNCATE ON {t} FOR EACH STATEMENT \
+             EXECUTE FUNCTION usage_rollup._invalidate_truncate()"
+        ),
+        // agents: hard delete (seeds W4) and a change of workspace
+        format!(
+            "CREATE OR REPLACE TRIGGER usage_rollup_agents_update AFTER UPDATE OF id, workspace_id ON {a} FOR EACH ROW \
+             WHEN (OLD.id IS DISTINCT FROM NEW.id OR OLD.workspace_id IS DISTINCT FROM NEW.workspace_id) \
+             EXECUTE FUNCTION usage_rollup._invalidate_parent_update('{uo}', '{to}', 'agent_id')"
+        ),
+        format!(
+            "CREATE OR REPLACE TRIGGER usage_rollup_agents_delete AFTER DELETE ON {a} \
+             REFERENCING OLD TABLE AS usage_rollup_old FOR EACH STATEMENT \
+             EXECUTE FUNCTION usage_rollup._invalidate_parent_delete('{uo}', '{to}', 'agent_id')"
+        ),
+        format!(
+            "CREATE OR REPLACE TRIGGER usage_rollup_agents_truncate AFTER TRUNCATE ON {a} FOR EACH STATEMENT \
+             EXECUTE FUNCTION usage_rollup._invalidate_truncate()"
+        ),
+        // issues: project move (and project delete via SET NULL), issue delete
+        format!(
+            "CREATE OR REPLACE TRIGGER usage_rollup_issues_update AFTER UPDATE OF id, project_id ON {i} FOR EACH ROW \
+             WHEN (OLD.id IS DISTINCT FROM NEW.id OR OLD.project_id IS DISTINCT FROM NEW.project_id) \
+             EXECUTE FUNCTION usage_rollup._invalidate_parent_update('{uo}', '{to}', 'issue_id')"
+        ),
+        format!(
+            "CREATE OR REPLACE TRIGGER usage_rollup_issues_delete AFTER DELETE ON {i} \
+             REFERENCING OLD TABLE AS usage_rollup_old FOR EACH STATEMENT \
+             EXECUTE FUNCTION usage_rollup._invalidate_parent_delete('{uo}', '{to}', 'issue_id')"
+        ),
+        format!(
+            "CREATE OR REPLACE TRIGGER usage_rollup_issues_truncate AFTER TRUNCATE ON {i} FOR EACH STATEMENT \
+             EXECUTE FUNCTION usage_rollup._invalidate_truncate()"
+        ),
+    ];
+    for statement in &statements {
+        Spi::run(statement).or_raise("install an invalidation trigger");
+    }
+}
+
+/// Drop every trigger attach() installed. Tables dropped since attach are skipped.
+pub fn remove(oids: [pg_sys::Oid; 4]) {
+    let sets = [USAGE_TRIGGERS, TASKS_TRIGGERS, AGENTS_TRIGGERS, ISSUES_TRIGGERS];
+    for (oid, triggers) in oids.iter().zip(sets) {
+        let exists: bool = Spi::get_one_with_args(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE oid = $1)",
+            &[(*oid).into()],
+        )
+        .or_raise("look up a source table")
+        .unwrap_or(false);
+        if !exists {
+            continue;
+        }
+        let table = relname(*oid);
+        for trigger in triggers {
+            Spi::run(&format!("DROP TRIGGER IF EXISTS {trigger} ON {table}")).or_raise("drop an invalidation trigger");
+        }
+    }
+}

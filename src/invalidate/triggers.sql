@@ -1,0 +1,132 @@
+-- Invalidation trigger functions (SPEC §3). attach() installs triggers that call
+-- them on the application's tables; detach() removes the triggers.
+--
+-- The queue is keyed by bucket only: a recompute rebuilds every rollup row of a
+-- dirty 15-minute bucket from the raw rows, so a trigger never has to resolve a
+-- workspace, project or runtime. That is why an agent hard delete, a task whose
+-- issue was deleted in the same cascade, or an agent moved to another workspace are
+-- all covered (seeds W4, W9): the trigger only needs the usage rows' created_at.
+--
+-- Deletes use statement triggers with transition tables (one INSERT per statement,
+-- however many rows a teardown deletes) and run AFTER the statement, so whether
+-- the application's foreign keys cascade, set NULL or do not exist at all, the rows
+-- that still reference the deleted parents are found, and the rows the cascade
+-- removed were enqueued by the usage table's own delete trigger.
+--
+-- Functions are SECURITY DEFINER: the application role that deletes a task needs
+-- no privilege on usage_rollup, and row-level security on the usage table cannot
+-- hide rows from the invalidation. Table oids come in as trigger arguments, so a
+-- renamed table keeps working.
+
+-- Usage rows deleted (directly or by cascade from tasks, issues, agents, workspaces).
+CREATE FUNCTION usage_rollup._invalidate_usage_delete() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO usage_rollup.dirty_bucket (bucket_start)
+    SELECT DISTINCT usage_rollup.bucket_of(o.created_at) FROM usage_rollup_old o
+    WHERE o.created_at IS NOT NULL;
+    RETURN NULL;
+END
+$$;
+
+-- A usage row inserted or updated in a way the updated_at watermark cannot see:
+-- stamped in the past (explicit or legacy NULL updated_at), counters corrected
+-- without bumping updated_at, or moved to another task, time or model. The trigger's
+-- WHEN clause keeps ordinary inserts and corrections from calling this at all.
+CREATE FUNCTION usage_rollup._invalidate_usage_row() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.created_at IS NOT NULL THEN
+        INSERT INTO usage_rollup.dirty_bucket (bucket_start) VALUES (usage_rollup.bucket_of(OLD.created_at));
+    END IF;
+    IF NEW.created_at IS NOT NULL
+       AND (TG_OP = 'INSERT' OR usage_rollup.bucket_of(NEW.created_at) IS DISTINCT FROM usage_rollup.bucket_of(OLD.created_at)) THEN
+        INSERT INTO usage_rollup.dirty_bucket (bucket_start) VALUES (usage_rollup.bucket_of(NEW.created_at));
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- The buckets of every usage row of the given tasks.
+CREATE FUNCTION usage_rollup._enqueue_tasks(p_usage oid, p_task_ids uuid[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    EXECUTE format(
+        'INSERT INTO usage_rollup.dirty_bucket (bucket_start)
+         SELECT DISTINCT usage_rollup.bucket_of(u.created_at) FROM %s u
+         WHERE u.task_id = ANY ($1) AND u.created_at IS NOT NULL', p_usage::regclass)
+    USING p_task_ids;
+END
+$$;
+
+-- Task re-attributed: runtime reassigned or unbound, linked to an issue (the seeds'
+-- LinkTaskToIssue), moved to another agent, or re-keyed. TG_ARGV[0] = usage oid.
+CREATE FUNCTION usage_rollup._invalidate_tasks_update() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM usage_rollup._enqueue_tasks(TG_ARGV[0]::oid, ARRAY[OLD.id, NEW.id]);
+    RETURN NULL;
+END
+$$;
+
+-- Tasks deleted. With ON DELETE CASCADE to usage this finds nothing (the usage
+-- trigger already enqueued those rows); without it, the now-orphaned usage rows
+-- drop out of the inner join and their buckets must be recomputed.
+CREATE FUNCTION usage_rollup._invalidate_tasks_delete() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    EXECUTE format(
+        'INSERT INTO usage_rollup.dirty_bucket (bucket_start)
+         SELECT DISTINCT usage_rollup.bucket_of(u.created_at)
+         FROM usage_rollup_old o JOIN %s u ON u.task_id = o.id
+         WHERE u.created_at IS NOT NULL', TG_ARGV[0]::oid::regclass);
+    RETURN NULL;
+END
+$$;
+
+-- Parents of tasks (agents: workspace; issues: project). TG_ARGV[0] = usage oid,
+-- TG_ARGV[1] = tasks oid, TG_ARGV[2] = the tasks column that references the parent.
+CREATE FUNCTION usage_rollup._invalidate_parent_update() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    EXECUTE format(
+        'INSERT INTO usage_rollup.dirty_bucket (bucket_start)
+         SELECT DISTINCT usage_rollup.bucket_of(u.created_at)
+         FROM %s t JOIN %s u ON u.task_id = t.id
+         WHERE t.%I IN ($1, $2) AND u.created_at IS NOT NULL',
+        TG_ARGV[1]::oid::regclass, TG_ARGV[0]::oid::regclass, TG_ARGV[2])
+    USING OLD.id, NEW.id;
+    RETURN NULL;
+END
+$$;
+
+-- Parents deleted. Runs after the statement: a cascade has removed the tasks (and
+-- their usage, enqueued by the usage trigger); SET NULL has re-attributed them (the
+-- tasks update trigger fired); with no foreign key the orphans are found here.
+CREATE FUNCTION usage_rollup._invalidate_parent_delete() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    EXECUTE format(
+        'INSERT INTO usage_rollup.dirty_bucket (bucket_start)
+         SELECT DISTINCT usage_rollup.bucket_of(u.created_at)
+         FROM usage_rollup_old o JOIN %s t ON t.%I = o.id JOIN %s u ON u.task_id = t.id
+         WHERE u.created_at IS NOT NULL',
+        TG_ARGV[1]::oid::regclass, TG_ARGV[2], TG_ARGV[0]::oid::regclass);
+    RETURN NULL;
+END
+$$;
+
+-- TRUNCATE of any source table: every bucket the rollup holds may be affected.
+CREATE FUNCTION usage_rollup._invalidate_truncate() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO usage_rollup.dirty_bucket (bucket_start)
+    SELECT DISTINCT r.bucket_start FROM usage_rollup.rollup r;
+    RETURN NULL;
+END
+$$;
+
+REVOKE ALL ON FUNCTION usage_rollup._invalidate_usage_delete(), usage_rollup._invalidate_usage_row(),
+    usage_rollup._enqueue_tasks(oid, uuid[]), usage_rollup._invalidate_tasks_update(),
+    usage_rollup._invalidate_tasks_delete(), usage_rollup._invalidate_parent_update(),
+    usage_rollup._invalidate_parent_delete(), usage_rollup._invalidate_truncate() FROM PUBLIC;

@@ -1,0 +1,66 @@
+//! Window recompute (SPEC §3): discover dirty buckets, rebuild them from raw rows,
+//! replace. Cost is linear in the raw rows of the dirty buckets: each bucket is an
+//! index range scan on usage.created_at, never a walk of every task of a runtime
+//! or agent (the seeds' recompute did that: reference W8).
+
+use crate::binding::{Binding, BUCKET_SECONDS};
+use crate::errors::SpiExt;
+use pgrx::prelude::*;
+
+const AGGREGATE: &str = include_str!("aggregate.sql");
+const REPLACE: &str = include_str!("replace.sql");
+const DISCOVER: &str = include_str!("discover.sql");
+
+/// What a recompute did: rollup rows inserted, updated or deleted, and raw usage rows read.
+#[derive(Default, Clone, Copy, Debug)]
+pub struct Outcome {
+    pub rows_written: i64,
+    pub raw_rows: i64,
+}
+
+/// The §4.1 aggregate at rollup grain over the usage rows chosen by `rows`
+/// (a FROM item that binds `u`). Shared by recompute and verify().
+pub fn aggregate_sql(binding: &Binding, rows: &str) -> String {
+    binding.render(&AGGREGATE.replace("@rows@", rows))
+}
+
+fn replace(binding: &Binding, rows: &str, scope: &str, args: &[pgrx::datum::DatumWithOid]) -> Outcome {
+    let sql = binding.render(&REPLACE.replace("@aggregate@", &aggregate_sql(binding, rows)).replace("@scope@", scope));
+    let (written, raw): (Option<i64>, Option<i64>) =
+        Spi::get_two_with_args(&sql, args).or_raise("recompute rollup buckets");
+    Outcome { rows_written: written.unwrap_or(0), raw_rows: raw.unwrap_or(0) }
+}
+
+/// Rebuild the given buckets (bucket starts, duplicates allowed).
+pub fn buckets(binding: &Binding, starts: &[TimestampWithTimeZone]) -> Outcome {
+    if starts.is_empty() {
+        return Outcome::default();
+    }
+    let rows = format!(
+        "(SELECT DISTINCT s AS bucket_start FROM pg_catalog.unnest($1::timestamptz[]) s) b \
+         JOIN @usage@ u ON u.created_at >= b.bucket_start \
+                       AND u.created_at < b.bucket_start + '{BUCKET_SECONDS} seconds'::interval"
+    );
+    replace(binding, &rows, "r.bucket_start = ANY ($1::timestamptz[])", &[starts.to_vec().into()])
+}
+
+/// Rebuild every bucket in [from, to); both bounds must be bucket-aligned.
+pub fn range(binding: &Binding, from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> Outcome {
+    replace(
+        binding,
+        "(SELECT * FROM @usage@ WHERE created_at >= $1 AND created_at < $2) u",
+        "r.bucket_start >= $1 AND r.bucket_start < $2",
+        &[from.into(), to.into()],
+    )
+}
+
+/// Buckets of usage rows stamped (updated_at, else created_at) in [from, to).
+pub fn discover(binding: &Binding, from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> Vec<TimestampWithTimeZone> {
+    if from >= to {
+        return Vec::new();
+    }
+    let sql = format!("SELECT pg_catalog.array_agg(bucket_start) FROM ({}) d", binding.render(DISCOVER));
+    Spi::get_one_with_args::<Vec<TimestampWithTimeZone>>(&sql, &[from.into(), to.into()])
+        .or_raise("discover changed usage rows")
+        .unwrap_or_default()
+}

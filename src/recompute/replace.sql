@@ -1,0 +1,48 @@
+-- Recompute-and-replace of a set of buckets, in one statement (one snapshot):
+-- upsert every fresh group whose measures changed, delete every rollup row of the
+-- scoped buckets whose group no longer has raw rows. Never adds deltas, so running
+-- it twice, or overlapping with another writer of the same buckets, converges.
+-- @scope@ is a predicate on r.bucket_start selecting exactly the recomputed buckets.
+WITH fresh AS MATERIALIZED (
+@aggregate@
+),
+removed AS (
+    DELETE FROM usage_rollup.rollup r
+    WHERE @scope@
+      AND NOT EXISTS (
+        SELECT 1 FROM fresh f
+        WHERE f.bucket_start = r.bucket_start AND f.agent_id = r.agent_id
+          AND f.workspace_id IS NOT DISTINCT FROM r.workspace_id
+          AND f.runtime_id IS NOT DISTINCT FROM r.runtime_id
+          AND f.project_id IS NOT DISTINCT FROM r.project_id
+          AND f.provider IS NOT DISTINCT FROM r.provider
+          AND f.model IS NOT DISTINCT FROM r.model)
+    RETURNING 1
+),
+written AS (
+    INSERT INTO usage_rollup.rollup AS r
+    SELECT * FROM fresh
+    ON CONFLICT ON CONSTRAINT rollup_key DO UPDATE SET
+        input_tokens = excluded.input_tokens,
+        output_tokens = excluded.output_tokens,
+        cache_read_tokens = excluded.cache_read_tokens,
+        cache_write_tokens = excluded.cache_write_tokens,
+        cost_usd_ticks = excluded.cost_usd_ticks,
+        uncosted_input_tokens = excluded.uncosted_input_tokens,
+        uncosted_output_tokens = excluded.uncosted_output_tokens,
+        uncosted_cache_read_tokens = excluded.uncosted_cache_read_tokens,
+        uncosted_cache_write_tokens = excluded.uncosted_cache_write_tokens,
+        task_count = excluded.task_count,
+        event_count = excluded.event_count
+    WHERE (r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.cost_usd_ticks,
+           r.uncosted_input_tokens, r.uncosted_output_tokens, r.uncosted_cache_read_tokens,
+           r.uncosted_cache_write_tokens, r.task_count, r.event_count)
+          IS DISTINCT FROM
+          (excluded.input_tokens, excluded.output_tokens, excluded.cache_read_tokens, excluded.cache_write_tokens,
+           excluded.cost_usd_ticks, excluded.uncosted_input_tokens, excluded.uncosted_output_tokens,
+           excluded.uncosted_cache_read_tokens, excluded.uncosted_cache_write_tokens, excluded.task_count,
+           excluded.event_count)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM removed) + (SELECT count(*) FROM written) AS rows_written,
+       (SELECT coalesce(sum(f.event_count), 0)::bigint FROM fresh f)   AS raw_rows

@@ -1,0 +1,128 @@
+//! The tick (SPEC §3): under the rollup lock (taken by the SQL wrapper in tick.sql),
+//! drain the queue exactly, discover rows stamped since the watermark, recompute
+//! those buckets, advance the watermark, and record the run.
+
+mod record_failure;
+
+use crate::binding::Binding;
+use crate::errors::SpiExt;
+use crate::recompute;
+use crate::settings;
+use pgrx::prelude::*;
+
+pgrx::extension_sql_file!("tick.sql", name = "tick_sql", requires = ["catalog", _tick_locked, _record_failure]);
+
+/// Advisory lock key (LOCK_CLASS, LOCK_ROLLUP) held by whoever writes the rollup:
+/// tick() (try, transaction-scoped) and each backfill slice (wait, transaction-scoped).
+/// tick.sql spells it as (4246, 1).
+pub const LOCK_ROLLUP: i32 = 1;
+
+/// The window a tick covers: [watermark, upper).
+pub struct Window {
+    pub from: TimestampWithTimeZone,
+    pub to: TimestampWithTimeZone,
+}
+
+/// Latest safe end of a window (see _safe_upper_bound in tick.sql).
+pub fn safe_upper_bound(lag_secs: i64) -> TimestampWithTimeZone {
+    Spi::get_one_with_args::<TimestampWithTimeZone>(
+        "SELECT usage_rollup._safe_upper_bound(pg_catalog.make_interval(secs => $1))",
+        &[(lag_secs as f64).into()],
+    )
+    .or_raise("compute the window bound")
+    .expect("clock_timestamp() is never NULL")
+}
+
+/// The next window: from the watermark to the safe bound, capped by max_window.
+/// Never moves backwards (a bound behind the watermark gives an empty window).
+fn next_window(watermark: TimestampWithTimeZone) -> Window {
+    let bound = safe_upper_bound(settings::safety_lag_secs());
+    let cap = settings::max_window_secs();
+    let to: TimestampWithTimeZone = Spi::get_one_with_args(
+        "SELECT greatest($1, CASE WHEN $3 > 0 THEN least($2, $1 + pg_catalog.make_interval(secs => $3)) ELSE $2 END)",
+        &[watermark.into(), bound.into(), (cap as f64).into()],
+    )
+    .or_raise("compute the window")
+    .unwrap_or(watermark);
+    Window { from: watermark, to }
+}
+
+/// Remove and return the queued buckets this tick will recompute: the oldest
+/// max_dirty_buckets rows plus every row older than queue_retention.
+///
+/// Exactness (SPEC §3, reference W11): rows are deleted by identity in this
+/// statement, and the recompute runs in a later statement whose snapshot contains
+/// every transaction whose queue row was deleted here. A row committed after this
+/// statement started is not seen, so it stays for the next tick. The queue is
+/// append-only and only ticks delete from it (serialised by the lock), so there is
+/// nothing to wait for and nothing to skip.
+fn claim_queue() -> Vec<TimestampWithTimeZone> {
+    Spi::get_one_with_args::<Vec<TimestampWithTimeZone>>(
+        "WITH claimed AS (
+             (SELECT id FROM usage_rollup.dirty_bucket ORDER BY id LIMIT $1)
+             UNION
+             SELECT id FROM usage_rollup.dirty_bucket
+             WHERE enqueued_at < pg_catalog.clock_timestamp() - pg_catalog.make_interval(secs => $2)
+         ), drained AS (
+             DELETE FROM usage_rollup.dirty_bucket d USING claimed c WHERE d.id = c.id RETURNING d.bucket_start
+         )
+         SELECT pg_catalog.array_agg(DISTINCT bucket_start) FROM drained",
+        &[settings::max_dirty_buckets().into(), (settings::queue_retention_secs() as f64).into()],
+    )
+    .or_raise("drain the invalidation queue")
+    .unwrap_or_default()
+}
+
+/// The body of usage_rollup.tick(), called with the rollup lock held.
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn _tick_locked(started_at: TimestampWithTimeZone) -> i64 {
+    let binding = Binding::require("tick()");
+    let watermark: Option<TimestampWithTimeZone> =
+        Spi::get_one("SELECT watermark FROM usage_rollup.tick_state WHERE id = 1 FOR UPDATE")
+            .or_raise("read the tick state");
+    // attach() sets the watermark; a NULL one (state restored without it) restarts at the bound
+    let watermark = watermark.unwrap_or_else(|| safe_upper_bound(settings::safety_lag_secs()));
+    let window = next_window(watermark);
+
+    let mut dirty = claim_queue();
+    let queued = dirty.len();
+    dirty.extend(recompute::discover(&binding, window.from, window.to));
+    let outcome = recompute::buckets(&binding, &dirty);
+
+    Spi::run_with_args(
+        "WITH s AS (
+             UPDATE usage_rollup.tick_state SET
+                 watermark = $2, last_started_at = $1, last_finished_at = pg_catalog.clock_timestamp(),
+                 last_success_at = pg_catalog.clock_timestamp(), last_rows = $3,
+                 last_duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - $1)::float8 * 1000
+             WHERE id = 1 RETURNING last_finished_at, last_duration_ms)
+         INSERT INTO usage_rollup.tick_run (kind, started_at, finished_at, status, window_from, window_to,
+                                            buckets, raw_rows, rows_written, duration_ms)
+         SELECT 'tick', $1, s.last_finished_at, 'succeeded', $4, $2, $5, $6, $3, s.last_duration_ms FROM s",
+        &[
+            started_at.into(),
+            window.to.into(),
+            outcome.rows_written.into(),
+            window.from.into(),
+            (dirty.len() as i64).into(),
+            outcome.raw_rows.into(),
+        ],
+    )
+    .or_raise("record the tick");
+    prune_history();
+    if queued > 0 {
+        pgrx::debug1!("usage_rollup tick drained {queued} queued bucket(s)");
+    }
+    outcome.rows_written
+}
+
+/// Tick history older than queue_retention goes.
+fn prune_history() {
+    Spi::run_with_args(
+        "DELETE FROM usage_rollup.tick_run \
+         WHERE started_at < pg_catalog.clock_timestamp() - pg_catalog.make_interval(secs => $1)",
+        &[(settings::queue_retention_secs() as f64).into()],
+    )
+    .or_raise("prune tick history");
+}
