@@ -31,19 +31,28 @@ impl Binding {
             let rows = client
                 .select(
                     "SELECT usage_table::text, tasks_table::text, agents_table::text, issues_table::text, \
-                            has_cost, has_failure_reason \
+                            has_cost, has_failure_reason, \
+                            (SELECT pg_catalog.string_agg(format('%s (oid %s)', r.role, r.oid), ', ') \
+                             FROM (VALUES ('usage', usage_table::oid), ('tasks', tasks_table::oid), \
+                                          ('agents', agents_table::oid), ('issues', issues_table::oid)) r(role, oid) \
+                             WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = r.oid)) \
                      FROM usage_rollup.binding WHERE id = 1",
                     None,
                     &[],
                 )
                 .or_raise("read the binding");
-            rows.into_iter().next().map(|row| Binding {
+            rows.into_iter().next().map(|row| {
+                if let Some(gone) = row.get::<String>(7).or_raise("read the binding") {
+                    Error::BoundTableDropped { tables: gone }.raise();
+                }
+                Binding {
                 usage: row.get(1).or_raise("read the binding").unwrap_or_default(),
                 tasks: row.get(2).or_raise("read the binding").unwrap_or_default(),
                 agents: row.get(3).or_raise("read the binding").unwrap_or_default(),
                 issues: row.get(4).or_raise("read the binding").unwrap_or_default(),
                 has_cost: row.get(5).or_raise("read the binding").unwrap_or(false),
                 has_failure_reason: row.get(6).or_raise("read the binding").unwrap_or(false),
+                }
             })
         })
     }

@@ -16,6 +16,8 @@ pub enum Error {
     SameTableTwice { relation: String, roles: (&'static str, &'static str) },
     /// attach() called with other tables while already attached.
     AttachedElsewhere { current: String },
+    /// A table of the binding was dropped after attach().
+    BoundTableDropped { tables: String },
     /// An operation that needs a binding ran before attach().
     NotAttached { operation: &'static str },
     /// A required argument was NULL.
@@ -58,6 +60,12 @@ impl Error {
                 "usage_rollup is already attached to other tables".into(),
                 Some(format!("The current binding is {current}.")),
                 Some("Call usage_rollup.detach() first, then attach to the new tables.".into()),
+            ),
+            Error::BoundTableDropped { tables } => (
+                ERRCODE_UNDEFINED_TABLE,
+                "a table usage_rollup is attached to no longer exists".into(),
+                Some(format!("Dropped since attach(): {tables}.")),
+                Some("Call usage_rollup.detach(), then usage_rollup.attach() with the current tables.".into()),
             ),
             Error::NotAttached { operation } => (
                 ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,

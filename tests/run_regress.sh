@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Run one PGXS test runner against the running throwaway cluster.
+#   tests/run_regress.sh regress|isolation|differential [test names...]
+source "$(dirname "$0")/../bin/lib.sh"
+kind="$1"; shift || true
+case "$kind" in
+  regress)      runner="$PGXS_DIR/src/test/regress/pg_regress"; dir="$ROOT/tests/pg_regress"; ext=sql ;;
+  differential) runner="$PGXS_DIR/src/test/regress/pg_regress"; dir="$ROOT/tests/differential"; ext=sql ;;
+  isolation)    runner="$PGXS_DIR/src/test/isolation/pg_isolation_regress"; dir="$ROOT/tests/isolation"; ext=spec ;;
+  *) echo "usage: $0 regress|isolation|differential [tests]" >&2; exit 2 ;;
+esac
+if (($# == 0)); then
+  src="$dir/sql"; [ "$ext" = spec ] && src="$dir/specs"
+  set -- $(cd "$src" && ls *."$ext" | sed "s/\.$ext\$//" | sort)
+fi
+out="$RUN_DIR/$kind"
+rm -rf "$out"; mkdir -p "$out"; chmod 777 "$out"
+# isolation specs are compiled by the runner from the spec dir
+cd "$dir"
+"$runner" --inputdir="$dir" --outputdir="$out" --use-existing --dbname=usage_rollup_test \
+  --host="$PGHOST" --port="$PGPORT" --user=postgres "$@"
