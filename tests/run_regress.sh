@@ -13,9 +13,11 @@ if (($# == 0)); then
   src="$dir/sql"; [ "$ext" = spec ] && src="$dir/specs"
   set -- $(cd "$src" && ls *."$ext" | sed "s/\.$ext\$//" | sort)
 fi
-out="$RUN_DIR/$kind"
+out="$RUN_DIR/${UR_DB:-usage_rollup_test}/$kind"
+psql -X -q -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '${UR_DB:-usage_rollup_test}'" | grep -q 1 \
+  || psql -X -q -d postgres -c "CREATE DATABASE \"${UR_DB:-usage_rollup_test}\""
 rm -rf "$out"; mkdir -p "$out"; chmod 777 "$out"
 # isolation specs are compiled by the runner from the spec dir
 cd "$dir"
-"$runner" --inputdir="$dir" --outputdir="$out" --use-existing --dbname=usage_rollup_test \
+"$runner" --inputdir="$dir" --outputdir="$out" --use-existing --dbname="${UR_DB:-usage_rollup_test}" \
   --host="$PGHOST" --port="$PGPORT" --user=postgres "$@"
