@@ -32,7 +32,7 @@ impl Binding {
                 .select(
                     "SELECT usage_table::text, tasks_table::text, agents_table::text, issues_table::text, \
                             has_cost, has_failure_reason, \
-                            (SELECT pg_catalog.string_agg(format('%s (oid %s)', r.role, r.oid), ', ') \
+                            (SELECT pg_catalog.string_agg(r.role, ', ') \
                              FROM (VALUES ('usage', usage_table::oid), ('tasks', tasks_table::oid), \
                                           ('agents', agents_table::oid), ('issues', issues_table::oid)) r(role, oid) \
                              WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = r.oid)) \
