@@ -64,6 +64,7 @@ port = $PGPORT
 unix_socket_directories = '$RUN_DIR'
 shared_preload_libraries = 'pg_cron'
 cron.database_name = '$dbname'
+cron.host = '$RUN_DIR'
 max_worker_processes = 16
 max_prepared_transactions = 4
 timezone = 'UTC'

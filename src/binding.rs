@@ -80,3 +80,89 @@ impl Binding {
             .replace("@bucket@", BUCKET_EXPR)
     }
 }
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    fn sample(has_cost: bool) -> Binding {
+        Binding {
+            usage: "app.task_usage".into(),
+            tasks: "app.agent_task_queue".into(),
+            agents: "app.agent".into(),
+            issues: "\"Odd\".\"issue\"".into(),
+            has_cost,
+            has_failure_reason: false,
+        }
+    }
+
+    #[test]
+    fn render_substitutes_every_placeholder() {
+        let sql = sample(true).render("@usage@ @tasks@ @agents@ @issues@ @cost@ @failure_reason@ @bucket@");
+        assert_eq!(
+            sql,
+            format!(
+                "app.task_usage app.agent_task_queue app.agent \"Odd\".\"issue\" u.cost_usd_ticks NULL::text {BUCKET_EXPR}"
+            )
+        );
+        assert!(!sql.contains('@'));
+    }
+
+    #[test]
+    fn without_the_cost_column_every_row_is_uncosted() {
+        assert_eq!(sample(false).render("@cost@"), "NULL::bigint");
+    }
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    /// The bucket is absolute UTC time, whatever the session's TimeZone: a
+    /// date_trunc in a +05:30 session would give half-hour-aligned buckets.
+    #[pg_test]
+    fn bucket_of_ignores_the_session_timezone() {
+        for zone in ["UTC", "Asia/Kolkata", "Asia/Kathmandu", "Pacific/Chatham", "America/St_Johns"] {
+            Spi::run(&format!("SET LOCAL timezone = '{zone}'")).unwrap();
+            for (ts, expected) in [
+                ("2026-03-01 18:40:00+00", "2026-03-01 18:30:00+00"),
+                ("2026-03-01 18:14:59.999999+00", "2026-03-01 18:00:00+00"),
+                ("2026-03-01 18:15:00+00", "2026-03-01 18:15:00+00"),
+                ("1969-12-31 23:59:59+00", "1969-12-31 23:45:00+00"),
+            ] {
+                let same: bool = Spi::get_one(&format!(
+                    "SELECT usage_rollup.bucket_of('{ts}'::timestamptz) = '{expected}'::timestamptz"
+                ))
+                .unwrap()
+                .unwrap();
+                assert!(same, "bucket_of({ts}) in {zone}");
+            }
+        }
+    }
+
+    /// The embedded SQL templates render against a real binding and parse.
+    #[pg_test]
+    fn verify_sql_renders_and_plans() {
+        Spi::run(
+            "CREATE TABLE public.task_usage (task_id uuid, provider text, model text, input_tokens bigint,
+                 output_tokens bigint, cache_read_tokens bigint, cache_write_tokens bigint,
+                 created_at timestamptz, updated_at timestamptz);
+             CREATE TABLE public.agent_task_queue (id uuid, agent_id uuid, runtime_id uuid, issue_id uuid,
+                 status text, created_at timestamptz, started_at timestamptz, completed_at timestamptz);
+             CREATE TABLE public.agent (id uuid, workspace_id uuid);
+             CREATE TABLE public.issue (id uuid, workspace_id uuid, project_id uuid);",
+        )
+        .unwrap();
+        Spi::run("SET client_min_messages = warning").unwrap();
+        Spi::run("SELECT usage_rollup.attach()").unwrap();
+        let drift: i64 =
+            Spi::get_one("SELECT count(*) FROM usage_rollup.verify('-infinity', 'infinity')").unwrap().unwrap();
+        assert_eq!(drift, 0);
+    }
+
+    #[pg_test(error = "usage_rollup is not attached, so tick() has nothing to work on")]
+    fn tick_needs_a_binding() {
+        Spi::run("SELECT usage_rollup.tick()").unwrap();
+    }
+}
