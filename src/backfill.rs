@@ -5,7 +5,7 @@ use crate::attach::LOCK_CLASS;
 use crate::binding::{Binding, BUCKET_SECONDS};
 use crate::errors::{Error, SpiExt};
 use crate::recompute;
-use crate::tick::{safe_upper_bound, LOCK_ROLLUP};
+use crate::tick::{require_read_committed, safe_upper_bound, LOCK_ROLLUP};
 use pgrx::prelude::*;
 
 pgrx::extension_sql_file!(
@@ -33,6 +33,7 @@ fn _backfill_plan(
         name!(bound, TimestampWithTimeZone),
     ),
 > {
+    require_read_committed("backfill()");
     let binding = Binding::require("backfill()");
     let slice = slice.unwrap_or_else(|| Error::NullArgument { function: "backfill", argument: "slice" }.raise());
     let full_history = from_ts.is_none() && to_ts.is_none();
@@ -111,6 +112,7 @@ fn _backfill_slice(
     started_at: TimestampWithTimeZone,
     rows_so_far: i64,
 ) -> i64 {
+    require_read_committed("backfill()");
     let binding = Binding::require("backfill()");
     Spi::run_with_args("SELECT pg_catalog.pg_advisory_xact_lock($1, $2)", &[LOCK_CLASS.into(), LOCK_ROLLUP.into()])
         .or_raise("lock the rollup");

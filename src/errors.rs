@@ -24,6 +24,8 @@ pub enum Error {
     NullArgument { function: &'static str, argument: &'static str },
     /// from > to, or similar.
     InvalidRange { what: &'static str, from: String, to: String },
+    /// tick()/backfill() outside READ COMMITTED.
+    NotReadCommitted { operation: &'static str, level: String },
     /// pg_cron is needed but not installed in this database.
     PgCronMissing,
 }
@@ -84,6 +86,20 @@ impl Error {
                 format!("invalid {what}: \"{from}\" is after \"{to}\""),
                 None,
                 Some("Pass the earlier bound first.".into()),
+            ),
+            Error::NotReadCommitted { operation, level } => (
+                ERRCODE_FEATURE_NOT_SUPPORTED,
+                format!("usage_rollup.{operation} must run at READ COMMITTED isolation, not \"{level}\""),
+                Some(
+                    "At stricter levels the raw rows are read with a snapshot older than the window bound, \
+                     so rows committed in between would be skipped."
+                        .into(),
+                ),
+                Some(
+                    "Call it in a transaction of its own, or SET default_transaction_isolation = 'read committed' \
+                     for the role or database that runs it."
+                        .into(),
+                ),
             ),
             Error::PgCronMissing => (
                 ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,

@@ -88,7 +88,8 @@ INSERT INTO usage_rollup.tick_state (id) VALUES (1);
 COMMENT ON TABLE usage_rollup.tick_state IS
     'Watermark of the rollup and the outcome of the last tick (one row).';
 
--- One row per tick or backfill slice that did work or failed, like cron.job_run_details.
+-- One row per tick (including those that found nothing to do) and per backfill slice,
+-- succeeded or failed, like cron.job_run_details.
 CREATE TABLE usage_rollup.tick_run (
     id            bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     kind          text        NOT NULL CHECK (kind IN ('tick', 'backfill')),

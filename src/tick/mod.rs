@@ -5,7 +5,7 @@
 mod record_failure;
 
 use crate::binding::Binding;
-use crate::errors::SpiExt;
+use crate::errors::{Error, SpiExt};
 use crate::recompute;
 use crate::settings;
 use pgrx::prelude::*;
@@ -73,10 +73,25 @@ fn claim_queue() -> Vec<TimestampWithTimeZone> {
     .unwrap_or_default()
 }
 
+/// Refuse to write the rollup from a transaction whose snapshot predates the window
+/// bound. Under REPEATABLE READ or SERIALIZABLE the raw rows are read with the
+/// transaction's first snapshot, so a transaction that committed after it but before
+/// the bound was computed is neither open (to hold the bound back) nor visible, and
+/// its rows would be skipped for good (found by the isolation spec tick_snapshot).
+pub fn require_read_committed(operation: &'static str) {
+    let level: Option<String> =
+        Spi::get_one("SELECT pg_catalog.current_setting('transaction_isolation')").or_raise("read the isolation level");
+    let level = level.unwrap_or_default();
+    if level != "read committed" {
+        Error::NotReadCommitted { operation, level }.raise();
+    }
+}
+
 /// The body of usage_rollup.tick(), called with the rollup lock held.
 #[pg_extern(volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn _tick_locked(started_at: TimestampWithTimeZone) -> i64 {
+    require_read_committed("tick()");
     let binding = Binding::require("tick()");
     let watermark: Option<TimestampWithTimeZone> =
         Spi::get_one("SELECT watermark FROM usage_rollup.tick_state WHERE id = 1 FOR UPDATE")
