@@ -21,6 +21,8 @@ mod schedule;
 mod settings;
 mod tick;
 
+pgrx::extension_sql_file!("privileges.sql", name = "privileges", finalize);
+
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     settings::init();
