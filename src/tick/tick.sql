@@ -37,8 +37,9 @@ COMMENT ON FUNCTION usage_rollup.tick() IS
     'Bring the rollup up to date: recompute buckets changed since the watermark and queued invalidations. Returns rollup rows written or deleted; 0 if another tick holds the lock.';
 REVOKE ALL ON FUNCTION usage_rollup.tick() FROM PUBLIC;
 
--- Latest time a window may end at: before now() - lag, and before the start of any
--- transaction in this database that is still open, because such a transaction can
+-- Latest time a window may end at: before clock_timestamp() - lag, and before the
+-- start of any transaction in this database that is still open, the caller's own
+-- included, because such a transaction can
 -- still commit usage rows stamped with its start time (updated_at DEFAULT now()).
 -- The seeds relied on a 5-minute lag alone, which a longer transaction defeats
 -- (reference W11). Prepared transactions do not show their start, so their
@@ -53,6 +54,8 @@ BEGIN
     PERFORM pg_stat_clear_snapshot();
     RETURN least(
         clock_timestamp() - lag,
+        -- the caller's own transaction may go on writing rows stamped now()
+        now(),
         (SELECT min(s.xact_start) FROM pg_stat_activity s
          WHERE s.datname = current_database() AND s.pid <> pg_backend_pid() AND s.xact_start IS NOT NULL
            AND s.backend_type NOT IN ('autovacuum launcher', 'autovacuum worker', 'walsender', 'walreceiver',

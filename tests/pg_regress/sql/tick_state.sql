@@ -91,6 +91,17 @@ SELECT count(*) AS runs_kept FROM usage_rollup.tick_run;
 
 SELECT app.drift();
 
+-- a tick inside a transaction that goes on writing: the window stops at that
+-- transaction's own start, so its later rows (stamped now()) wait for the next tick
+BEGIN;
+SELECT app.usage('t1', 'claude', 'sonnet', 200, '2026-03-01 11:05+00');
+SELECT usage_rollup.tick() >= 0 AS ticked;
+SELECT app.usage('t1', 'claude', 'haiku', 300, '2026-03-01 12:05+00');
+COMMIT;
+SELECT usage_rollup.tick() > 0 AS wrote;
+SELECT model, input FROM rollup_summary ORDER BY 1;
+SELECT app.drift();
+
 SET client_min_messages = warning;
 SELECT usage_rollup.detach();
 DROP SCHEMA app CASCADE;
