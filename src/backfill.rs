@@ -173,6 +173,8 @@ fn _backfill_finish(full_history: bool, bound: TimestampWithTimeZone, slices: i3
         )
         .or_raise("advance the watermark");
     }
+    // fresh statistics, so that the next ticks' plans fit the rebuilt rollup
+    Spi::run("ANALYZE usage_rollup.rollup").or_raise("analyze the rollup");
     let summary: Option<String> = Spi::get_one_with_args(
         "SELECT format('backfill finished: %s slice(s), %s usage rows in %s; watermark %s',
                        $1, $2, date_trunc('millisecond', clock_timestamp() - $3),

@@ -36,10 +36,15 @@ pub fn buckets(binding: &Binding, starts: &[TimestampWithTimeZone]) -> Outcome {
     if starts.is_empty() {
         return Outcome::default();
     }
+    // LATERAL ... OFFSET 0 keeps each bucket's index range scan a unit driven by the
+    // bucket list: the planner cannot estimate a range bounded by a parameter and
+    // would otherwise walk whole source tables (see privileges.sql for the joins).
     let rows = format!(
         "(SELECT DISTINCT s AS bucket_start FROM pg_catalog.unnest($1::timestamptz[]) s) b \
-         JOIN @usage@ u ON u.created_at >= b.bucket_start \
-                       AND u.created_at < b.bucket_start + '{BUCKET_SECONDS} seconds'::interval"
+         CROSS JOIN LATERAL (SELECT * FROM @usage@ x \
+                             WHERE x.created_at >= b.bucket_start \
+                               AND x.created_at < b.bucket_start + '{BUCKET_SECONDS} seconds'::interval \
+                             OFFSET 0) u"
     );
     replace(binding, &rows, "r.bucket_start = ANY ($1::timestamptz[])", &[starts.to_vec().into()])
 }

@@ -6,17 +6,19 @@
 WITH fresh AS MATERIALIZED (
 @aggregate@
 ),
+-- keys of the scoped buckets that no longer have raw rows (EXCEPT compares NULLs
+-- as equal, like the rollup's NULLS NOT DISTINCT key)
+stale AS (
+    SELECT r.bucket_start, r.workspace_id, r.runtime_id, r.agent_id, r.project_id, r.provider, r.model
+    FROM usage_rollup.rollup r WHERE @scope@
+    EXCEPT
+    SELECT f.bucket_start, f.workspace_id, f.runtime_id, f.agent_id, f.project_id, f.provider, f.model FROM fresh f
+),
 removed AS (
-    DELETE FROM usage_rollup.rollup r
-    WHERE @scope@
-      AND NOT EXISTS (
-        SELECT 1 FROM fresh f
-        WHERE f.bucket_start = r.bucket_start AND f.agent_id = r.agent_id
-          AND f.workspace_id IS NOT DISTINCT FROM r.workspace_id
-          AND f.runtime_id IS NOT DISTINCT FROM r.runtime_id
-          AND f.project_id IS NOT DISTINCT FROM r.project_id
-          AND f.provider IS NOT DISTINCT FROM r.provider
-          AND f.model IS NOT DISTINCT FROM r.model)
+    DELETE FROM usage_rollup.rollup r USING stale s
+    WHERE r.bucket_start = s.bucket_start AND r.agent_id = s.agent_id
+      AND (r.workspace_id, r.runtime_id, r.project_id, r.provider, r.model)
+          IS NOT DISTINCT FROM (s.workspace_id, s.runtime_id, s.project_id, s.provider, s.model)
     RETURNING 1
 ),
 written AS (
