@@ -26,6 +26,8 @@ pub enum Error {
     InvalidRange { what: &'static str, from: String, to: String },
     /// tick()/backfill() outside READ COMMITTED.
     NotReadCommitted { operation: &'static str, level: String },
+    /// A procedure that commits was called inside BEGIN ... COMMIT.
+    InTransactionBlock { operation: &'static str },
     /// pg_cron is needed but not installed in this database.
     PgCronMissing,
 }
@@ -100,6 +102,12 @@ impl Error {
                      for the role or database that runs it."
                         .into(),
                 ),
+            ),
+            Error::InTransactionBlock { operation } => (
+                ERRCODE_ACTIVE_SQL_TRANSACTION,
+                format!("usage_rollup.{operation} cannot run inside a transaction block"),
+                Some("It commits after every slice, so that an interrupted run keeps its progress.".into()),
+                Some("CALL it on its own, outside BEGIN ... COMMIT.".into()),
             ),
             Error::PgCronMissing => (
                 ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,

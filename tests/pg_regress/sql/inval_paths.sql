@@ -28,6 +28,13 @@ SELECT usage_rollup.tick() > 0 AS wrote;
 SELECT * FROM rollup_summary;
 SELECT app.drift();
 
+-- bucketed by usage time, not by the task's enqueue time (seeds #1176, #22): a task
+-- queued at 23:58 that reported usage at 00:05 belongs to the next day
+INSERT INTO agent_task_queue (id, agent_id, status, created_at) VALUES (uid('t8'), uid('a3'), 'completed', '2026-03-09 23:58+00');
+SELECT app.usage('t8', 'openai', 'mini', 1000, '2026-03-10 00:05+00');
+SELECT usage_rollup.tick() > 0 AS wrote;
+SELECT bucket_start, input_tokens FROM usage_rollup.rollup WHERE model = 'mini';
+
 -- mixed-case provider of the same task, same bucket: one row, one task (seeds #23)
 SELECT app.usage('t1', 'Cursor', 'auto', 1000, '2026-03-01 10:07+00'),
        app.usage('t1', 'cursor', 'auto', 500, '2026-03-01 10:08+00');
