@@ -46,7 +46,8 @@ BEGIN
 END $$;
 SELECT count(*) AS tick_holds_rollup_lock FROM pg_locks
 WHERE locktype = 'advisory' AND classid = 4246 AND objid = 1 AND pid = :ticker_pid AND granted;
-SELECT pg_terminate_backend(:ticker_pid);
+-- the timeout form waits until the backend is gone
+SELECT pg_terminate_backend(:ticker_pid, 30000);
 COMMIT;
 SELECT dblink_disconnect('ticker');
 
