@@ -2,17 +2,7 @@
 -- a complete rollup; progress NOTICEs (timings are in their DETAIL, hidden by
 -- VERBOSITY terse); ranges; bad input.
 \set SHOW_CONTEXT never
-\set ECHO none
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS usage_rollup CASCADE;
-CREATE EXTENSION usage_rollup;
-\ir ../fixtures/reference_schema.sql
-\ir ../fixtures/helpers.sql
-RESET client_min_messages;
-\set ECHO all
-SET timezone = 'UTC';
-SET search_path = app, public;
-SET usage_rollup.safety_lag = 0;
+\ir ../fixtures/fresh.sql
 \set VERBOSITY terse
 
 -- history before attach: 3 days of usage, one legacy row without updated_at, one

@@ -1,17 +1,12 @@
 -- schedule() / unschedule() with pg_cron (SPEC §3, §8), and what a scheduled run
 -- leaves behind: pg_cron's cron.job_run_details and usage_rollup's own records.
 \set SHOW_CONTEXT never
+\ir ../fixtures/fresh.sql
 \set ECHO none
 SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS usage_rollup CASCADE;
 DROP EXTENSION IF EXISTS pg_cron;
-CREATE EXTENSION usage_rollup;
-\ir ../fixtures/reference_schema.sql
-\ir ../fixtures/helpers.sql
 RESET client_min_messages;
 \set ECHO all
-SET timezone = 'UTC';
-SET search_path = app, public;
 
 -- without pg_cron: a clear error naming what to do
 SELECT usage_rollup.schedule();

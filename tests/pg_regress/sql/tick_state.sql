@@ -1,16 +1,7 @@
 -- tick(): watermark, catch-up cap, settings, status, lag_seconds, tick history,
 -- queue retention.
 \set SHOW_CONTEXT never
-\set ECHO none
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS usage_rollup CASCADE;
-CREATE EXTENSION usage_rollup;
-\ir ../fixtures/reference_schema.sql
-\ir ../fixtures/helpers.sql
-RESET client_min_messages;
-\set ECHO all
-SET timezone = 'UTC';
-SET search_path = app, public;
+\ir ../fixtures/fresh.sql
 
 -- settings take PostgreSQL time units, like statement_timeout
 SET usage_rollup.safety_lag = '5min';

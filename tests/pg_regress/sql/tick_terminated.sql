@@ -2,18 +2,12 @@
 -- state; the next tick converges (SPEC §3). The tick runs on a second connection
 -- (dblink) and is stopped while it waits for a table lock this session holds.
 \set SHOW_CONTEXT never
+\ir ../fixtures/fresh.sql
 \set ECHO none
 SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS usage_rollup CASCADE;
-CREATE EXTENSION usage_rollup;
 CREATE EXTENSION IF NOT EXISTS dblink;
-\ir ../fixtures/reference_schema.sql
-\ir ../fixtures/helpers.sql
 RESET client_min_messages;
 \set ECHO all
-SET timezone = 'UTC';
-SET search_path = app, public;
-SET usage_rollup.safety_lag = 0;
 SET client_min_messages = warning;
 SELECT usage_rollup.attach();
 RESET client_min_messages;

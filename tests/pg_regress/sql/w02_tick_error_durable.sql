@@ -2,17 +2,7 @@
 -- (so pg_cron marks the run failed) and the error is still in status and tick_run,
 -- written by a separate transaction.
 \set SHOW_CONTEXT never
-\set ECHO none
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS usage_rollup CASCADE;
-CREATE EXTENSION usage_rollup;
-\ir ../fixtures/reference_schema.sql
-\ir ../fixtures/helpers.sql
-RESET client_min_messages;
-\set ECHO all
-SET timezone = 'UTC';
-SET search_path = app, public;
-SET usage_rollup.safety_lag = 0;
+\ir ../fixtures/fresh.sql
 SET client_min_messages = warning;
 SELECT usage_rollup.attach();
 RESET client_min_messages;
