@@ -28,6 +28,12 @@ pub enum Error {
     NotReadCommitted { operation: &'static str, level: String },
     /// A procedure that commits was called inside BEGIN ... COMMIT.
     InTransactionBlock { operation: &'static str },
+    /// Not an IANA zone name (argument or stored value).
+    InvalidTimeZone { value: String, source: String, detail: String, hint: String },
+    /// viewer_id given but no users table attached.
+    NoUsersTable { viewer: String },
+    /// viewer_id not in the users table.
+    UnknownViewer { viewer: String, users: String },
     /// pg_cron is needed but not installed in this database.
     PgCronMissing,
 }
@@ -108,6 +114,24 @@ impl Error {
                 format!("usage_rollup.{operation} cannot run inside a transaction block"),
                 Some("It commits after every slice, so that an interrupted run keeps its progress.".into()),
                 Some("CALL it on its own, outside BEGIN ... COMMIT.".into()),
+            ),
+            Error::InvalidTimeZone { value, source, detail, hint } => (
+                ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("invalid time zone \"{value}\""),
+                Some(format!("{detail} It comes from {source}.")),
+                Some(hint),
+            ),
+            Error::NoUsersTable { viewer } => (
+                ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                format!("cannot look up the time zone of viewer \"{viewer}\": no users table is attached"),
+                None,
+                Some("Pass tz => 'Area/City', or attach the users table: usage_rollup.attach(..., users => 'app.user').".into()),
+            ),
+            Error::UnknownViewer { viewer, users } => (
+                ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("viewer \"{viewer}\" does not exist"),
+                Some(format!("No row of {users} has this id.")),
+                Some("Pass the id of an existing user, or tz => 'Area/City'.".into()),
             ),
             Error::PgCronMissing => (
                 ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,

@@ -20,6 +20,7 @@ mod recompute;
 mod schedule;
 mod settings;
 mod tick;
+mod tz;
 
 pgrx::extension_sql_file!("privileges.sql", name = "privileges", finalize);
 

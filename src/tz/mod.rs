@@ -1,0 +1,28 @@
+//! Time zones (SPEC §4): resolve_tz() and local_today(). Local days are sliced in
+//! SQL with the server's own `AT TIME ZONE`, so report boundaries agree with what
+//! users compare against; this module decides which zone that is.
+
+mod resolve;
+
+pub use resolve::resolve;
+use crate::errors::SpiExt;
+use pgrx::prelude::*;
+
+/// The zone reports use: tz if given (validated), else the viewer's stored zone,
+/// else UTC.
+#[pg_extern(stable, parallel_safe)]
+#[search_path(pg_catalog, pg_temp)]
+fn resolve_tz(tz: default!(Option<&str>, "NULL"), viewer_id: default!(Option<pgrx::Uuid>, "NULL")) -> String {
+    resolve(tz, viewer_id)
+}
+
+/// Today's date in that zone: the start of "last N days" is
+/// local_today(...) - (N - 1), a local midnight, never a UTC one.
+#[pg_extern(stable, parallel_safe)]
+#[search_path(pg_catalog, pg_temp)]
+fn local_today(tz: default!(Option<&str>, "NULL"), viewer_id: default!(Option<pgrx::Uuid>, "NULL")) -> pgrx::datum::Date {
+    let zone = resolve(tz, viewer_id);
+    Spi::get_one_with_args::<pgrx::datum::Date>("SELECT (pg_catalog.now() AT TIME ZONE $1)::date", &[zone.into()])
+        .or_raise("compute today's date")
+        .expect("now() is never NULL")
+}
