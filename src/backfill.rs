@@ -48,7 +48,9 @@ fn _backfill_plan(
     // taken before min/max are read: every row committed before this point is inside the range
     let bound = safe_upper_bound(0);
     let sql = binding.render(
-        "SELECT pg_catalog.min(u.created_at), pg_catalog.max(u.created_at) FROM @usage@ u",
+        // rows stamped ±infinity belong to no bucket and no local day
+        "SELECT pg_catalog.min(u.created_at), pg_catalog.max(u.created_at) FROM @usage@ u \
+         WHERE u.created_at > '-infinity' AND u.created_at < 'infinity'",
     );
     let (min, max): (Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>) =
         Spi::get_two(&sql).or_raise("read the usage time range");

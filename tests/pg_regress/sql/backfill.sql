@@ -45,6 +45,13 @@ CALL usage_rollup.backfill();
 RESET client_min_messages;
 SELECT app.drift();
 
+-- rows stamped at infinity belong to no bucket: ignored by the default range
+INSERT INTO task_usage (task_id, provider, model, input_tokens, created_at) VALUES (uid('t2'), 'x', 'forever', 1, 'infinity');
+SET client_min_messages = warning;
+CALL usage_rollup.backfill();
+RESET client_min_messages;
+SELECT count(*) AS forever_rows FROM usage_rollup.rollup WHERE model = 'forever';
+
 -- a range with no usage
 CALL usage_rollup.backfill(from_ts => '2020-01-01', to_ts => '2020-01-02');
 
