@@ -114,8 +114,9 @@ fn attach(
             // over from here. The bound also waits for open transactions, which may
             // still commit rows stamped earlier (SPEC §3).
             Spi::run(
-                "UPDATE usage_rollup.tick_state \
-                 SET watermark = coalesce(watermark, usage_rollup._safe_upper_bound('0'::interval)) WHERE id = 1",
+                "INSERT INTO usage_rollup.tick_state (id, watermark) \
+                 VALUES (1, usage_rollup._safe_upper_bound('0'::interval)) \
+                 ON CONFLICT (id) DO UPDATE SET watermark = coalesce(tick_state.watermark, excluded.watermark)",
             )
             .or_raise("initialise the watermark");
         }
@@ -151,9 +152,7 @@ fn detach() {
     for statement in [
         "DELETE FROM usage_rollup.binding",
         "TRUNCATE usage_rollup.rollup, usage_rollup.dirty_bucket, usage_rollup.tick_run",
-        "UPDATE usage_rollup.tick_state SET watermark = NULL, last_started_at = NULL, last_finished_at = NULL, \
-             last_success_at = NULL, last_rows = NULL, last_duration_ms = NULL, last_error = NULL, \
-             last_error_sqlstate = NULL, last_error_at = NULL",
+        "DELETE FROM usage_rollup.tick_state",
     ] {
         Spi::run(statement).or_raise("remove the binding");
     }

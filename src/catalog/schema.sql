@@ -72,6 +72,8 @@ COMMENT ON TABLE usage_rollup.dirty_bucket IS
 
 -- One row: the watermark and the last run. Failures are written by a separate
 -- transaction (see tick/record_failure) so they survive the failed tick (seeds W2).
+-- The row is created by attach(), not by this script: pg_dump restores config
+-- table rows after CREATE EXTENSION, and a row inserted here would collide.
 CREATE TABLE usage_rollup.tick_state (
     id                   smallint    PRIMARY KEY DEFAULT 1 CHECK (id = 1),
     watermark            timestamptz,
@@ -84,7 +86,6 @@ CREATE TABLE usage_rollup.tick_state (
     last_error_sqlstate  text,
     last_error_at        timestamptz
 );
-INSERT INTO usage_rollup.tick_state (id) VALUES (1);
 COMMENT ON TABLE usage_rollup.tick_state IS
     'Watermark of the rollup and the outcome of the last tick (one row).';
 
@@ -114,6 +115,9 @@ SELECT pg_catalog.pg_extension_config_dump('usage_rollup.rollup', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_bucket', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.tick_state', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.tick_run', '');
+-- identity sequences too, or restored ids collide with new ones
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_bucket_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.tick_run_id_seq', '');
 
 -- The bucket of a timestamp. date_bin works on absolute time, so the result does not
 -- depend on the session TimeZone (a bare date_trunc would: reference §3).

@@ -19,8 +19,8 @@ SELECT s.watermark,
        extract(epoch FROM now() - s.watermark)::float8                  AS watermark_age_seconds,
        (SELECT min(d.enqueued_at) FROM usage_rollup.dirty_bucket d)      AS queue_oldest_at,
        (SELECT count(*) FROM usage_rollup.binding) = 1                   AS attached
-FROM usage_rollup.tick_state s
-WHERE s.id = 1;
+FROM (VALUES (1)) one (id)
+LEFT JOIN usage_rollup.tick_state s ON s.id = one.id;
 COMMENT ON VIEW usage_rollup.status IS
     'One row: watermark, seconds since the last successful tick, queue depth, last run and last error.';
 

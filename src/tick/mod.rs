@@ -93,6 +93,8 @@ pub fn require_read_committed(operation: &'static str) {
 fn _tick_locked(started_at: TimestampWithTimeZone) -> i64 {
     require_read_committed("tick()");
     let binding = Binding::require("tick()");
+    Spi::run("INSERT INTO usage_rollup.tick_state (id) VALUES (1) ON CONFLICT (id) DO NOTHING")
+        .or_raise("create the tick state");
     let watermark: Option<TimestampWithTimeZone> =
         Spi::get_one("SELECT watermark FROM usage_rollup.tick_state WHERE id = 1 FOR UPDATE")
             .or_raise("read the tick state");

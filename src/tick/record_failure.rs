@@ -93,14 +93,17 @@ pub extern "C-unwind" fn usage_rollup_record_failure_main(arg: pg_sys::Datum) {
         Spi::run("SET LOCAL search_path = pg_catalog, pg_temp").or_raise("pin search_path");
         Spi::run_with_args(
             "WITH s AS (
-                 UPDATE usage_rollup.tick_state SET
-                     last_started_at = pg_catalog.to_timestamp($2::float8),
-                     last_finished_at = pg_catalog.clock_timestamp(),
-                     last_duration_ms = extract(epoch FROM pg_catalog.clock_timestamp()
-                                                 - pg_catalog.to_timestamp($2::float8))::float8 * 1000,
-                     last_rows = NULL,
-                     last_error = $4, last_error_sqlstate = $3, last_error_at = pg_catalog.clock_timestamp()
-                 WHERE id = 1 RETURNING last_finished_at, last_duration_ms)
+                 INSERT INTO usage_rollup.tick_state AS t (id, last_started_at, last_finished_at, last_duration_ms,
+                                                           last_rows, last_error, last_error_sqlstate, last_error_at)
+                 VALUES (1, pg_catalog.to_timestamp($2::float8), pg_catalog.clock_timestamp(),
+                         extract(epoch FROM pg_catalog.clock_timestamp() - pg_catalog.to_timestamp($2::float8))::float8 * 1000,
+                         NULL, $4, $3, pg_catalog.clock_timestamp())
+                 ON CONFLICT (id) DO UPDATE SET
+                     last_started_at = excluded.last_started_at, last_finished_at = excluded.last_finished_at,
+                     last_duration_ms = excluded.last_duration_ms, last_rows = NULL,
+                     last_error = excluded.last_error, last_error_sqlstate = excluded.last_error_sqlstate,
+                     last_error_at = excluded.last_error_at
+                 RETURNING last_finished_at, last_duration_ms)
              INSERT INTO usage_rollup.tick_run (kind, started_at, finished_at, status, duration_ms, sqlstate, error)
              SELECT $1, pg_catalog.to_timestamp($2::float8), s.last_finished_at, 'failed', s.last_duration_ms, $3, $4
              FROM s",
