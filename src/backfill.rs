@@ -184,15 +184,19 @@ fn progress(message: Option<String>, detail: Option<String>) {
 #[pg_extern(volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn _backfill_finish(full_history: bool, bound: TimestampWithTimeZone, slices: i32, started_at: TimestampWithTimeZone, rows: i64) {
+    let binding = Binding::require("backfill()");
+    Spi::run_with_args("SELECT pg_catalog.pg_advisory_xact_lock($1, $2)", &[LOCK_CLASS.into(), LOCK_ROLLUP.into()])
+        .or_raise("lock the rollup");
     if full_history {
-        Spi::run_with_args("SELECT pg_catalog.pg_advisory_xact_lock($1, $2)", &[LOCK_CLASS.into(), LOCK_ROLLUP.into()])
-            .or_raise("lock the rollup");
         Spi::run_with_args(
             "UPDATE usage_rollup.tick_state SET watermark = greatest(coalesce(watermark, $1), $1) WHERE id = 1",
             &[bound.into()],
         )
         .or_raise("advance the watermark");
     }
+    // slices only see their own rows, and a provider in two letter cases may span
+    // slices: the variant list is rebuilt from the whole usage table
+    recompute::rebuild_variants(&binding);
     // fresh statistics, so that the next ticks' plans fit the rebuilt rollup
     Spi::run("ANALYZE usage_rollup.rollup").or_raise("analyze the rollup");
     let (summary, timing): (Option<String>, Option<String>) = Spi::get_two_with_args(

@@ -34,6 +34,8 @@ pub enum Error {
     NoUsersTable { viewer: String },
     /// viewer_id not in the users table.
     UnknownViewer { viewer: String, users: String },
+    /// A report range longer than allowed.
+    SpanTooLong { from: String, to: String, days: i32, max: i32 },
     /// pg_cron is needed but not installed in this database.
     PgCronMissing,
 }
@@ -132,6 +134,12 @@ impl Error {
                 format!("viewer \"{viewer}\" does not exist"),
                 Some(format!("No row of {users} has this id.")),
                 Some("Pass the id of an existing user, or tz => 'Area/City'.".into()),
+            ),
+            Error::SpanTooLong { from, to, days, max } => (
+                ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("date range from \"{from}\" to \"{to}\" is too long"),
+                Some(format!("It spans {days} days; a report covers at most {max}.")),
+                Some("Ask for a shorter range, or several.".into()),
             ),
             Error::PgCronMissing => (
                 ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,

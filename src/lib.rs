@@ -17,6 +17,7 @@ mod errors;
 mod health;
 mod invalidate;
 mod recompute;
+mod reports;
 mod schedule;
 mod settings;
 mod tick;

@@ -11,6 +11,7 @@ REVOKE ALL ON FUNCTION usage_rollup._backfill_plan(timestamptz, timestamptz, int
 REVOKE ALL ON FUNCTION usage_rollup._backfill_slice(integer, integer, timestamptz, timestamptz, interval, timestamptz, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION usage_rollup._backfill_finish(boolean, timestamptz, integer, timestamptz, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION usage_rollup._verify_sql(timestamptz, timestamptz) FROM PUBLIC;
+-- the report helpers stay callable: reports run with the caller's privileges
 
 -- A tick recomputes a few scattered buckets: the plan that is linear in their raw
 -- rows is nested loops (index range scan on usage.created_at per bucket, then

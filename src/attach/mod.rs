@@ -151,7 +151,7 @@ fn detach() {
     indexes::drop_created(&created_indexes);
     for statement in [
         "DELETE FROM usage_rollup.binding",
-        "TRUNCATE usage_rollup.rollup, usage_rollup.dirty_bucket, usage_rollup.tick_run",
+        "TRUNCATE usage_rollup.rollup, usage_rollup.dirty_bucket, usage_rollup.tick_run, usage_rollup.variant",
         "DELETE FROM usage_rollup.tick_state",
     ] {
         Spi::run(statement).or_raise("remove the binding");

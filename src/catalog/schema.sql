@@ -70,6 +70,22 @@ CREATE TABLE usage_rollup.dirty_bucket (
 COMMENT ON TABLE usage_rollup.dirty_bucket IS
     'Buckets whose raw rows changed in ways the updated_at watermark cannot see (deletes, re-attributions); drained by tick().';
 
+-- (task, lower(provider), model) that have two or more raw rows: the same provider
+-- in two letter cases. Each such row is its own (bucket, key) cell in the rollup,
+-- so summing task_count across buckets would count the task more than once;
+-- reports subtract that from the raw rows of these few tasks (SPEC §4: task counts
+-- are exact). A superset is harmless (the correction is computed from raw rows), so
+-- entries are added when ticks or backfill see them and dropped when a tick finds
+-- the task no longer has the pair.
+CREATE TABLE usage_rollup.variant (
+    task_id  uuid NOT NULL,
+    provider text,
+    model    text,
+    CONSTRAINT variant_key UNIQUE NULLS NOT DISTINCT (task_id, provider, model)
+);
+COMMENT ON TABLE usage_rollup.variant IS
+    'Tasks with the same provider in two letter cases for one model (for exact task counts in reports).';
+
 -- One row: the watermark and the last run. Failures are written by a separate
 -- transaction (see tick/record_failure) so they survive the failed tick (seeds W2).
 -- The row is created by attach(), not by this script: pg_dump restores config
@@ -115,6 +131,7 @@ SELECT pg_catalog.pg_extension_config_dump('usage_rollup.rollup', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_bucket', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.tick_state', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.tick_run', '');
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.variant', '');
 -- identity sequences too, or restored ids collide with new ones
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_bucket_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.tick_run_id_seq', '');

@@ -10,6 +10,7 @@ use pgrx::prelude::*;
 const AGGREGATE: &str = include_str!("aggregate.sql");
 const REPLACE: &str = include_str!("replace.sql");
 const DISCOVER: &str = include_str!("discover.sql");
+const VARIANTS: &str = include_str!("variants.sql");
 
 /// What a recompute did: rollup rows inserted, updated or deleted, and raw usage rows read.
 #[derive(Default, Clone, Copy, Debug)]
@@ -47,6 +48,27 @@ pub fn buckets(binding: &Binding, starts: &[TimestampWithTimeZone]) -> Outcome {
                              OFFSET 0) u"
     );
     replace(binding, &rows, "r.bucket_start = ANY ($1::timestamptz[])", &[starts.to_vec().into()])
+}
+
+/// Refresh the variant list for the tasks with rows in these buckets (see the
+/// variant table in schema.sql).
+pub fn variants_of_buckets(binding: &Binding, starts: &[TimestampWithTimeZone]) {
+    if starts.is_empty() {
+        return;
+    }
+    let sql = binding.render(&VARIANTS.replace("@bucket_seconds@", &BUCKET_SECONDS.to_string()));
+    Spi::run_with_args(&sql, &[starts.to_vec().into()]).or_raise("refresh the variant list");
+}
+
+/// Rebuild the whole variant list from the usage table (one pass; after backfill).
+pub fn rebuild_variants(binding: &Binding) {
+    Spi::run("DELETE FROM usage_rollup.variant").or_raise("rebuild the variant list");
+    let sql = binding.render(
+        "INSERT INTO usage_rollup.variant (task_id, provider, model) \
+         SELECT u.task_id, pg_catalog.lower(u.provider), u.model FROM @usage@ u \
+         GROUP BY 1, 2, 3 HAVING count(*) > 1",
+    );
+    Spi::run(&sql).or_raise("rebuild the variant list");
 }
 
 /// Rebuild every bucket in [from, to); both bounds must be bucket-aligned.

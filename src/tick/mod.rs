@@ -106,6 +106,7 @@ fn _tick_locked(started_at: TimestampWithTimeZone) -> i64 {
     let queued = dirty.len();
     dirty.extend(recompute::discover(&binding, window.from, window.to));
     let outcome = recompute::buckets(&binding, &dirty);
+    recompute::variants_of_buckets(&binding, &dirty);
 
     Spi::run_with_args(
         "WITH s AS (

@@ -5,6 +5,7 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS usage_rollup CASCADE;
 CREATE EXTENSION usage_rollup;
 RESET client_min_messages;
+\pset format unaligned
 
 SELECT p.proname, pg_get_function_identity_arguments(p.oid) AS arguments,
        CASE p.prokind WHEN 'p' THEN 'procedure' ELSE pg_get_function_result(p.oid) END AS result,

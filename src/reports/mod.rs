@@ -1,0 +1,117 @@
+//! Reports (SPEC §4): the shared window (argument checks, viewer zone, the UTC range
+//! of the local days) and the rendering of the usage reports. The report functions
+//! themselves are thin PL/pgSQL in reports.sql, with the exact §8 signatures.
+
+use crate::binding::Binding;
+use crate::errors::{Error, SpiExt};
+use crate::tz;
+use pgrx::datum::Date;
+use pgrx::prelude::*;
+
+pgrx::extension_sql_file!("reports.sql", name = "reports_sql", requires = [_report_window, _usage_report_sql, _issue_usage_sql, "tick_sql"]);
+
+const USAGE: &str = include_str!("usage.sql");
+const RAW_USAGE: &str = include_str!("raw_usage.sql");
+const ISSUE_USAGE: &str = include_str!("issue_usage.sql");
+
+/// Longest report span (SPEC §8: "a span over 3660 days" is an error).
+const MAX_SPAN_DAYS: i32 = 3660;
+
+/// Check a report's common arguments and resolve its window: the zone, a UTC range
+/// of whole buckets that contains every local day of [from_date, to_date] (local
+/// midnight is within 14 hours of UTC midnight), and whether every local midnight
+/// in the range falls on a bucket edge (false for historical local mean time).
+#[pg_extern(stable, parallel_safe)]
+#[search_path(pg_catalog, pg_temp)]
+fn _report_window(
+    report: &str,
+    workspace_id: Option<pgrx::Uuid>,
+    from_date: Option<Date>,
+    to_date: Option<Date>,
+    tz: Option<&str>,
+    viewer_id: Option<pgrx::Uuid>,
+) -> TableIterator<
+    'static,
+    (
+        name!(zone, String),
+        name!(range_start, TimestampWithTimeZone),
+        name!(range_end, TimestampWithTimeZone),
+        name!(aligned, bool),
+    ),
+> {
+    let function: &'static str = match report {
+        "daily_usage" => "daily_usage",
+        "usage_by_agent" => "usage_by_agent",
+        "usage_by_project" => "usage_by_project",
+        "usage_by_runtime" => "usage_by_runtime",
+        "usage_summary" => "usage_summary",
+        "usage_by_hour" => "usage_by_hour",
+        _ => "report",
+    };
+    if workspace_id.is_none() {
+        Error::NullArgument { function, argument: "workspace_id" }.raise();
+    }
+    let from = from_date.unwrap_or_else(|| Error::NullArgument { function, argument: "from_date" }.raise());
+    let to = to_date.unwrap_or_else(|| Error::NullArgument { function, argument: "to_date" }.raise());
+    let (days, valid): (Option<i32>, Option<bool>) =
+        Spi::get_two_with_args("SELECT $2 - $1 + 1, $1 <= $2", &[from.into(), to.into()]).or_raise("check the dates");
+    if valid != Some(true) {
+        Error::InvalidRange { what: "date range", from: from.to_string(), to: to.to_string() }.raise();
+    }
+    let days = days.unwrap_or(0);
+    if days > MAX_SPAN_DAYS {
+        Error::SpanTooLong { from: from.to_string(), to: to.to_string(), days, max: MAX_SPAN_DAYS }.raise();
+    }
+    let zone = tz::resolve(tz, viewer_id);
+    let (start, end, aligned): (Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>, Option<bool>) =
+        Spi::get_three_with_args(
+            "SELECT ($1::timestamp AT TIME ZONE 'UTC') - interval '15 hours',
+                    (($2 + 1)::timestamp AT TIME ZONE 'UTC') + interval '15 hours',
+                    (SELECT bool_and(extract(epoch FROM (d AT TIME ZONE $3))::numeric % 900 = 0)
+                     FROM generate_series($1::timestamp, ($2 + 1)::timestamp, interval '1 day') d)",
+            &[from.into(), to.into(), zone.clone().into()],
+        )
+        .or_raise("compute the report window");
+    TableIterator::once((
+        zone,
+        start.expect("a date plus an interval is never NULL"),
+        end.expect("a date plus an interval is never NULL"),
+        aligned.unwrap_or(false),
+    ))
+}
+
+/// The usage report query for a grouping, against the current binding. From the
+/// rollup (plus the raw rows of buckets it has not caught up with), or with
+/// `exact_raw` from the raw rows alone.
+#[pg_extern(stable, parallel_safe)]
+#[search_path(pg_catalog, pg_temp)]
+fn _usage_report_sql(grouping: &str, exact_raw: bool) -> String {
+    let binding = Binding::require("a usage report");
+    // the group key over the rollup's bucket columns, and over a raw row
+    let (group, rowgroup) = match grouping {
+        "day" => ("(bucket_start AT TIME ZONE $4)::date", "(u.created_at AT TIME ZONE $4)::date"),
+        "hour" => (
+            "extract(hour FROM bucket_start AT TIME ZONE $4)::integer",
+            "extract(hour FROM u.created_at AT TIME ZONE $4)::integer",
+        ),
+        "agent" => ("agent_id", "t.agent_id"),
+        "project" => ("project_id", "i.project_id"),
+        "runtime" => ("runtime_id", "t.runtime_id"),
+        _ => ("NULL::integer", "NULL::integer"),
+    };
+    if exact_raw {
+        binding.render(&RAW_USAGE.replace("@rowgroup@", rowgroup))
+    } else {
+        binding.render(&USAGE.replace("@group@", group).replace("@rollup_source@", "usage_rollup.rollup"))
+    }
+}
+
+/// The issue_usage() query ($1 = issue id), after checking the argument.
+#[pg_extern(stable, parallel_safe)]
+#[search_path(pg_catalog, pg_temp)]
+fn _issue_usage_sql(issue_id: Option<pgrx::Uuid>) -> String {
+    if issue_id.is_none() {
+        Error::NullArgument { function: "issue_usage", argument: "issue_id" }.raise();
+    }
+    Binding::require("issue_usage()").render(ISSUE_USAGE)
+}

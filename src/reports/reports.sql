@@ -1,0 +1,104 @@
+-- The usage reports of SPEC §8, with their exact signatures. Each checks its
+-- arguments and resolves the viewer's zone (_report_window), then runs the query
+-- rendered for the current binding (_usage_report_sql). SECURITY INVOKER and STABLE:
+-- they run with the caller's privileges (row-level security on the rollup and the
+-- source tables applies) and write nothing, so they work on a hot standby and in
+-- READ ONLY transactions. JIT is off: compiling these plans costs far more (about
+-- 800 ms) than running them on a rollup.
+
+CREATE FUNCTION usage_rollup.daily_usage(workspace_id uuid, from_date date, to_date date, tz text DEFAULT NULL, viewer_id uuid DEFAULT NULL, project_id uuid DEFAULT NULL, runtime_id uuid DEFAULT NULL, agent_id uuid DEFAULT NULL)
+RETURNS TABLE (day date, provider text, model text, input_tokens bigint, output_tokens bigint, cache_read_tokens bigint, cache_write_tokens bigint, cost_usd_ticks bigint, uncosted_input_tokens bigint, uncosted_output_tokens bigint, uncosted_cache_read_tokens bigint, uncosted_cache_write_tokens bigint, task_count bigint)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE w record;
+BEGIN
+    SELECT * INTO w FROM usage_rollup._report_window('daily_usage', workspace_id, from_date, to_date, tz, viewer_id);
+    RETURN QUERY EXECUTE 'SELECT q.g, q.provider, q.model, q.input_tokens, q.output_tokens, q.cache_read_tokens, q.cache_write_tokens, q.cost_usd_ticks, q.uncosted_input_tokens, q.uncosted_output_tokens, q.uncosted_cache_read_tokens, q.uncosted_cache_write_tokens, q.task_count FROM ('
+        || usage_rollup._usage_report_sql('day', NOT w.aligned) || ') q'
+        USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, agent_id, w.range_start, w.range_end;
+END
+$$;
+COMMENT ON FUNCTION usage_rollup.daily_usage(workspace_id uuid, from_date date, to_date date, tz text, viewer_id uuid, project_id uuid, runtime_id uuid, agent_id uuid) IS
+    'Usage per local day (in the viewer''s zone), provider and model: the trend chart.';
+
+CREATE FUNCTION usage_rollup.usage_by_agent(workspace_id uuid, from_date date, to_date date, tz text DEFAULT NULL, viewer_id uuid DEFAULT NULL, project_id uuid DEFAULT NULL, runtime_id uuid DEFAULT NULL)
+RETURNS TABLE (agent_id uuid, provider text, model text, input_tokens bigint, output_tokens bigint, cache_read_tokens bigint, cache_write_tokens bigint, cost_usd_ticks bigint, uncosted_input_tokens bigint, uncosted_output_tokens bigint, uncosted_cache_read_tokens bigint, uncosted_cache_write_tokens bigint, task_count bigint)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE w record;
+BEGIN
+    SELECT * INTO w FROM usage_rollup._report_window('usage_by_agent', workspace_id, from_date, to_date, tz, viewer_id);
+    RETURN QUERY EXECUTE 'SELECT q.g, q.provider, q.model, q.input_tokens, q.output_tokens, q.cache_read_tokens, q.cache_write_tokens, q.cost_usd_ticks, q.uncosted_input_tokens, q.uncosted_output_tokens, q.uncosted_cache_read_tokens, q.uncosted_cache_write_tokens, q.task_count FROM ('
+        || usage_rollup._usage_report_sql('agent', NOT w.aligned) || ') q'
+        USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, NULL::uuid, w.range_start, w.range_end;
+END
+$$;
+COMMENT ON FUNCTION usage_rollup.usage_by_agent(workspace_id uuid, from_date date, to_date date, tz text, viewer_id uuid, project_id uuid, runtime_id uuid) IS
+    'Usage per agent, provider and model over the local days from_date..to_date.';
+
+CREATE FUNCTION usage_rollup.usage_by_project(workspace_id uuid, from_date date, to_date date, tz text DEFAULT NULL, viewer_id uuid DEFAULT NULL, runtime_id uuid DEFAULT NULL, agent_id uuid DEFAULT NULL)
+RETURNS TABLE (project_id uuid, provider text, model text, input_tokens bigint, output_tokens bigint, cache_read_tokens bigint, cache_write_tokens bigint, cost_usd_ticks bigint, uncosted_input_tokens bigint, uncosted_output_tokens bigint, uncosted_cache_read_tokens bigint, uncosted_cache_write_tokens bigint, task_count bigint)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE w record;
+BEGIN
+    SELECT * INTO w FROM usage_rollup._report_window('usage_by_project', workspace_id, from_date, to_date, tz, viewer_id);
+    RETURN QUERY EXECUTE 'SELECT q.g, q.provider, q.model, q.input_tokens, q.output_tokens, q.cache_read_tokens, q.cache_write_tokens, q.cost_usd_ticks, q.uncosted_input_tokens, q.uncosted_output_tokens, q.uncosted_cache_read_tokens, q.uncosted_cache_write_tokens, q.task_count FROM ('
+        || usage_rollup._usage_report_sql('project', NOT w.aligned) || ') q'
+        USING workspace_id, from_date, to_date, w.zone, NULL::uuid, runtime_id, agent_id, w.range_start, w.range_end;
+END
+$$;
+COMMENT ON FUNCTION usage_rollup.usage_by_project(workspace_id uuid, from_date date, to_date date, tz text, viewer_id uuid, runtime_id uuid, agent_id uuid) IS
+    'Usage per project (NULL: tasks without an issue or issues without a project), provider and model.';
+
+CREATE FUNCTION usage_rollup.usage_by_runtime(workspace_id uuid, from_date date, to_date date, tz text DEFAULT NULL, viewer_id uuid DEFAULT NULL, project_id uuid DEFAULT NULL, agent_id uuid DEFAULT NULL)
+RETURNS TABLE (runtime_id uuid, provider text, model text, input_tokens bigint, output_tokens bigint, cache_read_tokens bigint, cache_write_tokens bigint, cost_usd_ticks bigint, uncosted_input_tokens bigint, uncosted_output_tokens bigint, uncosted_cache_read_tokens bigint, uncosted_cache_write_tokens bigint, task_count bigint)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE w record;
+BEGIN
+    SELECT * INTO w FROM usage_rollup._report_window('usage_by_runtime', workspace_id, from_date, to_date, tz, viewer_id);
+    RETURN QUERY EXECUTE 'SELECT q.g, q.provider, q.model, q.input_tokens, q.output_tokens, q.cache_read_tokens, q.cache_write_tokens, q.cost_usd_ticks, q.uncosted_input_tokens, q.uncosted_output_tokens, q.uncosted_cache_read_tokens, q.uncosted_cache_write_tokens, q.task_count FROM ('
+        || usage_rollup._usage_report_sql('runtime', NOT w.aligned) || ') q'
+        USING workspace_id, from_date, to_date, w.zone, project_id, NULL::uuid, agent_id, w.range_start, w.range_end;
+END
+$$;
+COMMENT ON FUNCTION usage_rollup.usage_by_runtime(workspace_id uuid, from_date date, to_date date, tz text, viewer_id uuid, project_id uuid, agent_id uuid) IS
+    'Usage per runtime (NULL: tasks never bound or unbound), provider and model.';
+
+CREATE FUNCTION usage_rollup.usage_summary(workspace_id uuid, from_date date, to_date date, tz text DEFAULT NULL, viewer_id uuid DEFAULT NULL, project_id uuid DEFAULT NULL, runtime_id uuid DEFAULT NULL, agent_id uuid DEFAULT NULL)
+RETURNS TABLE (provider text, model text, input_tokens bigint, output_tokens bigint, cache_read_tokens bigint, cache_write_tokens bigint, cost_usd_ticks bigint, uncosted_input_tokens bigint, uncosted_output_tokens bigint, uncosted_cache_read_tokens bigint, uncosted_cache_write_tokens bigint, task_count bigint)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE w record;
+BEGIN
+    SELECT * INTO w FROM usage_rollup._report_window('usage_summary', workspace_id, from_date, to_date, tz, viewer_id);
+    RETURN QUERY EXECUTE 'SELECT q.provider, q.model, q.input_tokens, q.output_tokens, q.cache_read_tokens, q.cache_write_tokens, q.cost_usd_ticks, q.uncosted_input_tokens, q.uncosted_output_tokens, q.uncosted_cache_read_tokens, q.uncosted_cache_write_tokens, q.task_count FROM ('
+        || usage_rollup._usage_report_sql('none', NOT w.aligned) || ') q'
+        USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, agent_id, w.range_start, w.range_end;
+END
+$$;
+COMMENT ON FUNCTION usage_rollup.usage_summary(workspace_id uuid, from_date date, to_date date, tz text, viewer_id uuid, project_id uuid, runtime_id uuid, agent_id uuid) IS
+    'Usage per provider and model over the local days from_date..to_date.';
+
+CREATE FUNCTION usage_rollup.usage_by_hour(workspace_id uuid, from_date date, to_date date, tz text DEFAULT NULL, viewer_id uuid DEFAULT NULL, project_id uuid DEFAULT NULL, runtime_id uuid DEFAULT NULL, agent_id uuid DEFAULT NULL)
+RETURNS TABLE (hour integer, provider text, model text, input_tokens bigint, output_tokens bigint, cache_read_tokens bigint, cache_write_tokens bigint, cost_usd_ticks bigint, uncosted_input_tokens bigint, uncosted_output_tokens bigint, uncosted_cache_read_tokens bigint, uncosted_cache_write_tokens bigint, task_count bigint)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE w record;
+BEGIN
+    SELECT * INTO w FROM usage_rollup._report_window('usage_by_hour', workspace_id, from_date, to_date, tz, viewer_id);
+    RETURN QUERY EXECUTE 'SELECT q.g, q.provider, q.model, q.input_tokens, q.output_tokens, q.cache_read_tokens, q.cache_write_tokens, q.cost_usd_ticks, q.uncosted_input_tokens, q.uncosted_output_tokens, q.uncosted_cache_read_tokens, q.uncosted_cache_write_tokens, q.task_count FROM ('
+        || usage_rollup._usage_report_sql('hour', NOT w.aligned) || ') q'
+        USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, agent_id, w.range_start, w.range_end;
+END
+$$;
+COMMENT ON FUNCTION usage_rollup.usage_by_hour(workspace_id uuid, from_date date, to_date date, tz text, viewer_id uuid, project_id uuid, runtime_id uuid, agent_id uuid) IS
+    'Usage per local hour of day (0-23 in the viewer''s zone), provider and model: the heatmap.';
+
+CREATE FUNCTION usage_rollup.issue_usage(issue_id uuid)
+RETURNS TABLE (provider text, model text, input_tokens bigint, output_tokens bigint, cache_read_tokens bigint,
+               cache_write_tokens bigint, cost_usd_ticks bigint, uncosted_input_tokens bigint,
+               uncosted_output_tokens bigint, uncosted_cache_read_tokens bigint, uncosted_cache_write_tokens bigint,
+               task_count bigint)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+BEGIN
+    RETURN QUERY EXECUTE usage_rollup._issue_usage_sql(issue_id) USING issue_id;
+END
+$$;
+COMMENT ON FUNCTION usage_rollup.issue_usage(uuid) IS
+    'Usage of an issue''s tasks per provider and model, all time (the issue sidebar).';

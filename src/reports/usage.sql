@@ -1,0 +1,110 @@
+-- A usage report (SPEC §4, §4.1) from the rollup, exact and fresh.
+--   $1 workspace  $2 from_date  $3 to_date  $4 zone  $5 project  $6 runtime  $7 agent
+--   $8, $9: a UTC range of buckets that contains every local day of [$2, $3]
+-- Local days are whole buckets (15-minute UTC buckets, offsets in multiples of 15
+-- minutes: checked by _report_window, which sends misaligned zones to the raw
+-- report instead), so a bucket's local date and hour are those of all its rows.
+WITH wm AS (
+    SELECT coalesce((SELECT s.watermark FROM usage_rollup.tick_state s WHERE s.id = 1),
+                    '-infinity'::timestamptz) AS w
+),
+-- Freshness: buckets whose rollup rows may not reflect the raw rows yet, in this
+-- statement's snapshot: queued invalidations and rows stamped since the watermark.
+-- Their rows are read raw; every other bucket is read from the rollup.
+dirty AS (
+    SELECT d.bucket_start FROM usage_rollup.dirty_bucket d WHERE d.bucket_start >= $8 AND d.bucket_start < $9
+    UNION
+    SELECT @bucket@ FROM @usage@ u, wm WHERE u.updated_at >= wm.w AND u.created_at >= $8 AND u.created_at < $9
+    UNION
+    SELECT @bucket@ FROM @usage@ u, wm
+    WHERE u.updated_at IS NULL AND u.created_at >= greatest(wm.w, $8) AND u.created_at < $9
+),
+raw AS MATERIALIZED (
+    SELECT @bucket@ AS bucket_start, a.workspace_id, t.runtime_id, t.agent_id, i.project_id,
+           pg_catalog.lower(u.provider) AS provider, u.model, u.task_id,
+           u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_tokens, @cost@ AS cost
+    FROM dirty d
+    CROSS JOIN LATERAL (SELECT * FROM @usage@ x
+                        WHERE x.created_at >= d.bucket_start AND x.created_at < d.bucket_start + '00:15:00'::interval
+                        OFFSET 0) u
+    JOIN @tasks@ t ON t.id = u.task_id
+    JOIN @agents@ a ON a.id = t.agent_id
+    LEFT JOIN @issues@ i ON i.id = t.issue_id
+    WHERE a.workspace_id = $1 AND ($5::uuid IS NULL OR i.project_id = $5)
+      AND ($6::uuid IS NULL OR t.runtime_id = $6) AND ($7::uuid IS NULL OR t.agent_id = $7)
+),
+cells AS (
+    SELECT r.bucket_start, r.agent_id, r.project_id, r.runtime_id, r.provider, r.model,
+           r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.cost_usd_ticks,
+           r.uncosted_input_tokens, r.uncosted_output_tokens, r.uncosted_cache_read_tokens,
+           r.uncosted_cache_write_tokens, r.task_count
+    FROM @rollup_source@ r
+    WHERE r.workspace_id = $1 AND r.bucket_start >= $8 AND r.bucket_start < $9
+      AND ($5::uuid IS NULL OR r.project_id = $5) AND ($6::uuid IS NULL OR r.runtime_id = $6)
+      AND ($7::uuid IS NULL OR r.agent_id = $7)
+      AND NOT EXISTS (SELECT 1 FROM dirty d WHERE d.bucket_start = r.bucket_start)
+    UNION ALL
+    SELECT bucket_start, agent_id, project_id, runtime_id, provider, model,
+           sum(input_tokens)::bigint, sum(output_tokens)::bigint, sum(cache_read_tokens)::bigint,
+           sum(cache_write_tokens)::bigint, coalesce(sum(cost), 0)::bigint,
+           coalesce(sum(input_tokens) FILTER (WHERE cost IS NULL), 0)::bigint,
+           coalesce(sum(output_tokens) FILTER (WHERE cost IS NULL), 0)::bigint,
+           coalesce(sum(cache_read_tokens) FILTER (WHERE cost IS NULL), 0)::bigint,
+           coalesce(sum(cache_write_tokens) FILTER (WHERE cost IS NULL), 0)::bigint,
+           count(DISTINCT task_id)
+    FROM raw
+    GROUP BY bucket_start, workspace_id, runtime_id, agent_id, project_id, provider, model
+),
+-- Exact task counts: a bucket's task_count is exact, and across buckets a task is
+-- counted once per bucket holding one of its rows of the group's (provider, model).
+-- Only a task with that provider in two letter cases has two such rows; the excess
+-- is computed from the raw rows of those few tasks (usage_rollup.variant, plus the
+-- tasks of the raw tail, which a tick has not looked at yet).
+candidates AS (
+    SELECT v.task_id, v.provider, v.model FROM usage_rollup.variant v
+    UNION
+    SELECT x.task_id, pg_catalog.lower(x.provider), x.model
+    FROM (SELECT DISTINCT task_id FROM raw) rt JOIN @usage@ x ON x.task_id = rt.task_id
+    GROUP BY 1, 2, 3 HAVING count(*) > 1
+),
+candidate_rows AS (
+    SELECT @bucket@ AS bucket_start, t.agent_id, i.project_id, t.runtime_id, c.provider, c.model, u.task_id
+    FROM candidates c
+    JOIN @usage@ u ON u.task_id = c.task_id AND pg_catalog.lower(u.provider) IS NOT DISTINCT FROM c.provider
+                  AND u.model IS NOT DISTINCT FROM c.model
+    JOIN @tasks@ t ON t.id = u.task_id
+    JOIN @agents@ a ON a.id = t.agent_id
+    LEFT JOIN @issues@ i ON i.id = t.issue_id
+    WHERE a.workspace_id = $1 AND u.created_at >= $8 AND u.created_at < $9
+      AND ($5::uuid IS NULL OR i.project_id = $5) AND ($6::uuid IS NULL OR t.runtime_id = $6)
+      AND ($7::uuid IS NULL OR t.agent_id = $7)
+),
+excess AS (
+    SELECT g, provider, model, sum(buckets - 1) AS extra
+    FROM (SELECT @group@ AS g, provider, model, task_id, count(DISTINCT bucket_start) AS buckets
+          FROM candidate_rows
+          WHERE (bucket_start AT TIME ZONE $4)::date BETWEEN $2 AND $3
+          GROUP BY 1, 2, 3, 4) per_task
+    GROUP BY 1, 2, 3
+),
+grouped AS (
+    SELECT @group@ AS g, provider, model,
+           sum(input_tokens)::bigint AS input_tokens, sum(output_tokens)::bigint AS output_tokens,
+           sum(cache_read_tokens)::bigint AS cache_read_tokens, sum(cache_write_tokens)::bigint AS cache_write_tokens,
+           sum(cost_usd_ticks)::bigint AS cost_usd_ticks,
+           sum(uncosted_input_tokens)::bigint AS uncosted_input_tokens,
+           sum(uncosted_output_tokens)::bigint AS uncosted_output_tokens,
+           sum(uncosted_cache_read_tokens)::bigint AS uncosted_cache_read_tokens,
+           sum(uncosted_cache_write_tokens)::bigint AS uncosted_cache_write_tokens,
+           sum(task_count)::bigint AS task_count
+    FROM cells
+    WHERE (bucket_start AT TIME ZONE $4)::date BETWEEN $2 AND $3
+    GROUP BY 1, 2, 3
+)
+SELECT g.g, g.provider, g.model, g.input_tokens, g.output_tokens, g.cache_read_tokens, g.cache_write_tokens,
+       g.cost_usd_ticks, g.uncosted_input_tokens, g.uncosted_output_tokens, g.uncosted_cache_read_tokens,
+       g.uncosted_cache_write_tokens, (g.task_count - coalesce(e.extra, 0))::bigint AS task_count
+FROM grouped g
+LEFT JOIN excess e ON e.g IS NOT DISTINCT FROM g.g AND e.provider IS NOT DISTINCT FROM g.provider
+                  AND e.model IS NOT DISTINCT FROM g.model
+ORDER BY 1 NULLS LAST, 2 NULLS LAST, 3 NULLS LAST
