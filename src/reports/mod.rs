@@ -8,11 +8,15 @@ use crate::tz;
 use pgrx::datum::Date;
 use pgrx::prelude::*;
 
-pgrx::extension_sql_file!("reports.sql", name = "reports_sql", requires = [_report_window, _usage_report_sql, _issue_usage_sql, "tick_sql"]);
+pgrx::extension_sql_file!("reports.sql", name = "reports_sql", requires = [_report_window, _usage_report_sql, _issue_usage_sql, _task_report_sql, "tick_sql"]);
 
 const USAGE: &str = include_str!("usage.sql");
 const RAW_USAGE: &str = include_str!("raw_usage.sql");
 const ISSUE_USAGE: &str = include_str!("issue_usage.sql");
+const RUNS: &str = include_str!("runs.sql");
+const OUTCOMES: &str = include_str!("outcomes.sql");
+const STARTS: &str = include_str!("starts.sql");
+const KPI_TASKS: &str = include_str!("kpi_tasks.sql");
 
 /// Longest report span (SPEC §8: "a span over 3660 days" is an error).
 const MAX_SPAN_DAYS: i32 = 3660;
@@ -46,6 +50,12 @@ fn _report_window(
         "usage_by_runtime" => "usage_by_runtime",
         "usage_summary" => "usage_summary",
         "usage_by_hour" => "usage_by_hour",
+        "daily_runs" => "daily_runs",
+        "runs_by_agent" => "runs_by_agent",
+        "daily_outcomes" => "daily_outcomes",
+        "outcomes_by_agent" => "outcomes_by_agent",
+        "starts_by_hour" => "starts_by_hour",
+        "kpis" => "kpis",
         _ => "report",
     };
     if workspace_id.is_none() {
@@ -114,4 +124,25 @@ fn _issue_usage_sql(issue_id: Option<pgrx::Uuid>) -> String {
         Error::NullArgument { function: "issue_usage", argument: "issue_id" }.raise();
     }
     Binding::require("issue_usage()").render(ISSUE_USAGE)
+}
+
+/// The run, outcome and start reports and the kpis' task count, from the tasks
+/// table (and the usage rows for the task count). `grouping`: day (local date of
+/// completed_at), agent, or none. Parameters as in usage.sql.
+#[pg_extern(stable, parallel_safe)]
+#[search_path(pg_catalog, pg_temp)]
+fn _task_report_sql(kind: &str, grouping: &str) -> String {
+    let binding = Binding::require("a report");
+    let rowgroup = match grouping {
+        "day" => "(t.completed_at AT TIME ZONE $4)::date",
+        "agent" => "t.agent_id",
+        _ => "NULL::integer",
+    };
+    let template = match kind {
+        "runs" => RUNS,
+        "outcomes" => OUTCOMES,
+        "starts" => STARTS,
+        _ => KPI_TASKS,
+    };
+    binding.render(&template.replace("@rowgroup@", rowgroup))
 }

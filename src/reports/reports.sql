@@ -102,3 +102,109 @@ END
 $$;
 COMMENT ON FUNCTION usage_rollup.issue_usage(uuid) IS
     'Usage of an issue''s tasks per provider and model, all time (the issue sidebar).';
+
+-- Run, outcome and start reports (SPEC §4.1 T), read from the tasks table.
+
+CREATE FUNCTION usage_rollup.daily_runs(workspace_id uuid, from_date date, to_date date, tz text DEFAULT NULL, viewer_id uuid DEFAULT NULL, project_id uuid DEFAULT NULL, runtime_id uuid DEFAULT NULL, agent_id uuid DEFAULT NULL)
+RETURNS TABLE (day date, run_seconds numeric, runs bigint, completed bigint, failed bigint, cancelled bigint)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE w record;
+BEGIN
+    SELECT * INTO w FROM usage_rollup._report_window('daily_runs', workspace_id, from_date, to_date, tz, viewer_id);
+    RETURN QUERY EXECUTE 'SELECT q.g, q.run_seconds, q.runs, q.completed, q.failed, q.cancelled FROM (' || usage_rollup._task_report_sql('runs', 'day') || ') q'
+        USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, agent_id, w.range_start, w.range_end;
+END
+$$;
+COMMENT ON FUNCTION usage_rollup.daily_runs(workspace_id uuid, from_date date, to_date date, tz text, viewer_id uuid, project_id uuid, runtime_id uuid, agent_id uuid) IS
+    'Run time and runs of terminal tasks that started, per local date of completion: the Time and Tasks toggles.';
+
+CREATE FUNCTION usage_rollup.runs_by_agent(workspace_id uuid, from_date date, to_date date, tz text DEFAULT NULL, viewer_id uuid DEFAULT NULL, project_id uuid DEFAULT NULL, runtime_id uuid DEFAULT NULL)
+RETURNS TABLE (agent_id uuid, run_seconds numeric, runs bigint, completed bigint, failed bigint, cancelled bigint)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE w record;
+BEGIN
+    SELECT * INTO w FROM usage_rollup._report_window('runs_by_agent', workspace_id, from_date, to_date, tz, viewer_id);
+    RETURN QUERY EXECUTE 'SELECT q.g, q.run_seconds, q.runs, q.completed, q.failed, q.cancelled FROM (' || usage_rollup._task_report_sql('runs', 'agent') || ') q'
+        USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, NULL::uuid, w.range_start, w.range_end;
+END
+$$;
+COMMENT ON FUNCTION usage_rollup.runs_by_agent(workspace_id uuid, from_date date, to_date date, tz text, viewer_id uuid, project_id uuid, runtime_id uuid) IS
+    'Run time and runs per agent over the local days from_date..to_date.';
+
+CREATE FUNCTION usage_rollup.daily_outcomes(workspace_id uuid, from_date date, to_date date, tz text DEFAULT NULL, viewer_id uuid DEFAULT NULL, project_id uuid DEFAULT NULL, runtime_id uuid DEFAULT NULL, agent_id uuid DEFAULT NULL)
+RETURNS TABLE (day date, status text, failure_reason text, tasks bigint)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE w record;
+BEGIN
+    SELECT * INTO w FROM usage_rollup._report_window('daily_outcomes', workspace_id, from_date, to_date, tz, viewer_id);
+    RETURN QUERY EXECUTE 'SELECT q.g, q.status, q.failure_reason, q.tasks FROM (' || usage_rollup._task_report_sql('outcomes', 'day') || ') q'
+        USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, agent_id, w.range_start, w.range_end;
+END
+$$;
+COMMENT ON FUNCTION usage_rollup.daily_outcomes(workspace_id uuid, from_date date, to_date date, tz text, viewer_id uuid, project_id uuid, runtime_id uuid, agent_id uuid) IS
+    'Terminal tasks per local date of completion, status and failure reason (started or not): the failure-rate chart.';
+
+CREATE FUNCTION usage_rollup.outcomes_by_agent(workspace_id uuid, from_date date, to_date date, tz text DEFAULT NULL, viewer_id uuid DEFAULT NULL, project_id uuid DEFAULT NULL, runtime_id uuid DEFAULT NULL)
+RETURNS TABLE (agent_id uuid, status text, failure_reason text, tasks bigint)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE w record;
+BEGIN
+    SELECT * INTO w FROM usage_rollup._report_window('outcomes_by_agent', workspace_id, from_date, to_date, tz, viewer_id);
+    RETURN QUERY EXECUTE 'SELECT q.g, q.status, q.failure_reason, q.tasks FROM (' || usage_rollup._task_report_sql('outcomes', 'agent') || ') q'
+        USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, NULL::uuid, w.range_start, w.range_end;
+END
+$$;
+COMMENT ON FUNCTION usage_rollup.outcomes_by_agent(workspace_id uuid, from_date date, to_date date, tz text, viewer_id uuid, project_id uuid, runtime_id uuid) IS
+    'Terminal tasks per agent, status and failure reason over the local days from_date..to_date.';
+
+CREATE FUNCTION usage_rollup.starts_by_hour(workspace_id uuid, from_date date, to_date date, tz text DEFAULT NULL, viewer_id uuid DEFAULT NULL, project_id uuid DEFAULT NULL, runtime_id uuid DEFAULT NULL, agent_id uuid DEFAULT NULL)
+RETURNS TABLE (hour integer, tasks bigint)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE w record;
+BEGIN
+    SELECT * INTO w FROM usage_rollup._report_window('starts_by_hour', workspace_id, from_date, to_date, tz, viewer_id);
+    RETURN QUERY EXECUTE 'SELECT q.g, q.tasks FROM (' || usage_rollup._task_report_sql('starts', 'none') || ') q'
+        USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, agent_id, w.range_start, w.range_end;
+END
+$$;
+COMMENT ON FUNCTION usage_rollup.starts_by_hour(workspace_id uuid, from_date date, to_date date, tz text, viewer_id uuid, project_id uuid, runtime_id uuid, agent_id uuid) IS
+    'Tasks (any status) by the local hour of started_at, for local dates in the range: the activity heatmap.';
+
+-- KPI tiles: one row, zeros when empty. Sums from the usage report (rollup and raw
+-- tail); task_count is distinct tasks with any usage in the range; run columns as
+-- daily_runs over the whole range.
+CREATE FUNCTION usage_rollup.kpis(workspace_id uuid, from_date date, to_date date, tz text DEFAULT NULL, viewer_id uuid DEFAULT NULL, project_id uuid DEFAULT NULL, runtime_id uuid DEFAULT NULL, agent_id uuid DEFAULT NULL)
+RETURNS TABLE (input_tokens bigint, output_tokens bigint, cache_read_tokens bigint, cache_write_tokens bigint, cost_usd_ticks bigint, uncosted_input_tokens bigint, uncosted_output_tokens bigint, uncosted_cache_read_tokens bigint, uncosted_cache_write_tokens bigint, task_count bigint, run_seconds numeric, runs bigint, completed bigint, failed bigint, cancelled bigint)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    w record;
+    s record;
+    r record;
+    n bigint;
+BEGIN
+    SELECT * INTO w FROM usage_rollup._report_window('kpis', workspace_id, from_date, to_date, tz, viewer_id);
+    EXECUTE 'SELECT coalesce(sum(q.input_tokens), 0)::bigint AS input_tokens, coalesce(sum(q.output_tokens), 0)::bigint AS output_tokens,
+                    coalesce(sum(q.cache_read_tokens), 0)::bigint AS cache_read_tokens,
+                    coalesce(sum(q.cache_write_tokens), 0)::bigint AS cache_write_tokens,
+                    coalesce(sum(q.cost_usd_ticks), 0)::bigint AS cost_usd_ticks,
+                    coalesce(sum(q.uncosted_input_tokens), 0)::bigint AS uncosted_input_tokens,
+                    coalesce(sum(q.uncosted_output_tokens), 0)::bigint AS uncosted_output_tokens,
+                    coalesce(sum(q.uncosted_cache_read_tokens), 0)::bigint AS uncosted_cache_read_tokens,
+                    coalesce(sum(q.uncosted_cache_write_tokens), 0)::bigint AS uncosted_cache_write_tokens
+             FROM (' || usage_rollup._usage_report_sql('none', NOT w.aligned) || ') q'
+        INTO s USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, agent_id, w.range_start, w.range_end;
+    EXECUTE usage_rollup._task_report_sql('kpi_tasks', 'none')
+        INTO n USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, agent_id, w.range_start, w.range_end;
+    EXECUTE 'SELECT coalesce(sum(q.run_seconds), 0)::numeric AS run_seconds, coalesce(sum(q.runs), 0)::bigint AS runs,
+                    coalesce(sum(q.completed), 0)::bigint AS completed, coalesce(sum(q.failed), 0)::bigint AS failed,
+                    coalesce(sum(q.cancelled), 0)::bigint AS cancelled
+             FROM (' || usage_rollup._task_report_sql('runs', 'none') || ') q'
+        INTO r USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, agent_id, w.range_start, w.range_end;
+    RETURN QUERY SELECT s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_write_tokens, s.cost_usd_ticks,
+                        s.uncosted_input_tokens, s.uncosted_output_tokens, s.uncosted_cache_read_tokens,
+                        s.uncosted_cache_write_tokens, coalesce(n, 0)::bigint,
+                        r.run_seconds, r.runs, r.completed, r.failed, r.cancelled;
+END
+$$;
+COMMENT ON FUNCTION usage_rollup.kpis(workspace_id uuid, from_date date, to_date date, tz text, viewer_id uuid, project_id uuid, runtime_id uuid, agent_id uuid) IS
+    'KPI tiles for a period: cost, tokens, distinct tasks with usage, run time and runs (one row, zeros when empty).';

@@ -1,0 +1,20 @@
+-- Run reports (SPEC §4.1 T): terminal tasks that started and completed, by the local
+-- date of completed_at. Parameters as in usage.sql. Read from the tasks table.
+-- @rowgroup@ is the group key of a task row.
+SELECT @rowgroup@ AS g,
+       coalesce(sum(extract(epoch FROM t.completed_at - t.started_at)), 0)::numeric AS run_seconds,
+       count(*) AS runs,
+       count(*) FILTER (WHERE t.status = 'completed') AS completed,
+       count(*) FILTER (WHERE t.status = 'failed') AS failed,
+       count(*) FILTER (WHERE t.status = 'cancelled') AS cancelled
+FROM @tasks@ t
+JOIN @agents@ a ON a.id = t.agent_id
+LEFT JOIN @issues@ i ON i.id = t.issue_id
+WHERE a.workspace_id = $1 AND t.status IN ('completed', 'failed', 'cancelled')
+  AND t.started_at IS NOT NULL AND t.completed_at IS NOT NULL
+  AND t.completed_at >= $8 AND t.completed_at < $9
+  AND (t.completed_at AT TIME ZONE $4)::date BETWEEN $2 AND $3
+  AND ($5::uuid IS NULL OR i.project_id = $5) AND ($6::uuid IS NULL OR t.runtime_id = $6)
+  AND ($7::uuid IS NULL OR t.agent_id = $7)
+GROUP BY 1
+ORDER BY 1 NULLS LAST
