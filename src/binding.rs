@@ -15,6 +15,24 @@ pub const BUCKET_SECONDS: i64 = 900;
 const BUCKET_EXPR: &str =
     "pg_catalog.date_bin('00:15:00'::interval, u.created_at, '2000-01-01 00:00:00+00'::timestamptz)";
 
+/// The ten usage measures of SPEC §4.1 over raw rows `u` (AS the report columns).
+/// One definition for the rollup's recompute, verify() and every raw report.
+const USAGE_MEASURES: &str = "sum(u.input_tokens)::bigint AS input_tokens, \
+    sum(u.output_tokens)::bigint AS output_tokens, \
+    sum(u.cache_read_tokens)::bigint AS cache_read_tokens, \
+    sum(u.cache_write_tokens)::bigint AS cache_write_tokens, \
+    coalesce(sum(@cost@), 0)::bigint AS cost_usd_ticks, \
+    coalesce(sum(u.input_tokens) FILTER (WHERE @cost@ IS NULL), 0)::bigint AS uncosted_input_tokens, \
+    coalesce(sum(u.output_tokens) FILTER (WHERE @cost@ IS NULL), 0)::bigint AS uncosted_output_tokens, \
+    coalesce(sum(u.cache_read_tokens) FILTER (WHERE @cost@ IS NULL), 0)::bigint AS uncosted_cache_read_tokens, \
+    coalesce(sum(u.cache_write_tokens) FILTER (WHERE @cost@ IS NULL), 0)::bigint AS uncosted_cache_write_tokens, \
+    count(DISTINCT u.task_id) AS task_count";
+
+/// The report filters (§4.1: equality when not NULL) over tasks `t` and issues `i`,
+/// with $5 project, $6 runtime, $7 agent.
+const TASK_FILTERS: &str = "AND ($5::uuid IS NULL OR i.project_id = $5) \
+    AND ($6::uuid IS NULL OR t.runtime_id = $6) AND ($7::uuid IS NULL OR t.agent_id = $7)";
+
 pub struct Binding {
     pub usage: String,
     pub tasks: String,
@@ -65,9 +83,12 @@ impl Binding {
     /// Substitute the placeholders of a SQL template:
     /// `@usage@ @tasks@ @agents@ @issues@` (u, t, a, i by convention),
     /// `@cost@` (the usage row's cost, NULL without the optional column),
-    /// `@failure_reason@`, and `@bucket@` (the bucket of `u.created_at`).
+    /// `@failure_reason@`, `@bucket@` (the bucket of `u.created_at`),
+    /// `@usage_measures@` and `@task_filters@` (see above).
     pub fn render(&self, template: &str) -> String {
         template
+            .replace("@usage_measures@", USAGE_MEASURES)
+            .replace("@task_filters@", TASK_FILTERS)
             .replace("@usage@", &self.usage)
             .replace("@tasks@", &self.tasks)
             .replace("@agents@", &self.agents)

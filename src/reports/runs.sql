@@ -14,7 +14,6 @@ WHERE a.workspace_id = $1 AND t.status IN ('completed', 'failed', 'cancelled')
   AND t.started_at IS NOT NULL AND t.completed_at IS NOT NULL
   AND t.completed_at >= $8 AND t.completed_at < $9
   AND (t.completed_at AT TIME ZONE $4)::date BETWEEN $2 AND $3
-  AND ($5::uuid IS NULL OR i.project_id = $5) AND ($6::uuid IS NULL OR t.runtime_id = $6)
-  AND ($7::uuid IS NULL OR t.agent_id = $7)
+  @task_filters@
 GROUP BY 1
 ORDER BY 1 NULLS LAST

@@ -30,8 +30,7 @@ raw AS MATERIALIZED (
     JOIN @tasks@ t ON t.id = u.task_id
     JOIN @agents@ a ON a.id = t.agent_id
     LEFT JOIN @issues@ i ON i.id = t.issue_id
-    WHERE a.workspace_id = $1 AND ($5::uuid IS NULL OR i.project_id = $5)
-      AND ($6::uuid IS NULL OR t.runtime_id = $6) AND ($7::uuid IS NULL OR t.agent_id = $7)
+    WHERE a.workspace_id = $1 @task_filters@
 ),
 cells AS (
     SELECT r.bucket_start, r.agent_id, r.project_id, r.runtime_id, r.provider, r.model,
@@ -75,9 +74,7 @@ candidate_rows AS (
     JOIN @tasks@ t ON t.id = u.task_id
     JOIN @agents@ a ON a.id = t.agent_id
     LEFT JOIN @issues@ i ON i.id = t.issue_id
-    WHERE a.workspace_id = $1 AND u.created_at >= $8 AND u.created_at < $9
-      AND ($5::uuid IS NULL OR i.project_id = $5) AND ($6::uuid IS NULL OR t.runtime_id = $6)
-      AND ($7::uuid IS NULL OR t.agent_id = $7)
+    WHERE a.workspace_id = $1 AND u.created_at >= $8 AND u.created_at < $9 @task_filters@
 ),
 excess AS (
     SELECT g, provider, model, sum(buckets - 1) AS extra
