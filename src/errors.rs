@@ -115,7 +115,7 @@ impl Error {
                 ERRCODE_ACTIVE_SQL_TRANSACTION,
                 format!("usage_rollup.{operation} cannot run inside a transaction block"),
                 Some("It commits after every slice, so that an interrupted run keeps its progress.".into()),
-                Some("CALL it on its own, outside BEGIN ... COMMIT.".into()),
+                Some("CALL it on its own, outside BEGIN ... COMMIT (psql -c with several statements runs them as one transaction).".into()),
             ),
             Error::InvalidTimeZone { value, source, detail, hint } => (
                 ERRCODE_INVALID_PARAMETER_VALUE,

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Benchmark (SPEC §6): every measurement against a baseline measured in the same run,
+# printed as a table with medians and ratios. Not a test; CI does not run it.
+#   bench/run.sh                 3M usage rows, dense and sparse profiles
+#   ROWS=1000000 PROFILES=dense bench/run.sh
+# Uses the throwaway cluster of bin/lib.sh (database usage_rollup_bench) and writes
+# EXPLAIN (ANALYZE, BUFFERS) of the hot paths to bench/results/.
+source "$(dirname "$0")/../bin/lib.sh"
+ROWS="${ROWS:-3000000}"
+PROFILES="${PROFILES:-dense sparse}"
+RUNS="${RUNS:-5}"
+OUT="$ROOT/bench/results"
+mkdir -p "$OUT"
+ensure_toolchain
+install_extension
+UR_RESTART="${UR_RESTART:-0}" start_cluster usage_rollup_test
+DB=usage_rollup_bench
+q() { psql -X -q -d "$DB" -v ON_ERROR_STOP=1 -tAc "SET usage_rollup.safety_lag = 0; $1" | tail -n 1; }
+ms_now() { date +%s%3N; }
+table=()
+row() { table+=("$(printf '%-8s | %-58s | %12s | %12s | %9s' "$@")"); }
+
+for profile in $PROFILES; do
+  log "profile $profile: generating $ROWS usage rows"
+  psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null
+  psql -X -q -d "$DB" -v ON_ERROR_STOP=1 >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION usage_rollup;
+\i $ROOT/tests/fixtures/reference_schema.sql
+\i $ROOT/bench/generate.sql
+\i $ROOT/bench/bench.sql
+SELECT bench.generate($ROWS, '$profile');
+VACUUM ANALYZE;
+SELECT usage_rollup.attach(usage => 'app.task_usage', tasks => 'app.agent_task_queue', agents => 'app.agent', issues => 'app.issue');
+SQL
+  rows=$(q "SELECT count(*) FROM app.task_usage")
+  ws=$(q "SELECT md5('ws1')::uuid")
+
+  # 1. rebuild vs the floor (a bare GROUP BY of the same aggregate, writing nothing)
+  q "SELECT bench.floor_rows()" >/dev/null            # warm the cache
+  t0=$(ms_now); q "SELECT bench.floor_rows()" >/dev/null; floor_ms=$(( $(ms_now) - t0 ))
+  t0=$(ms_now); psql -X -q -d "$DB" -c "SET client_min_messages = warning" -c "CALL usage_rollup.backfill(slice => '30 days')" >/dev/null
+  rebuild_ms=$(( $(ms_now) - t0 ))
+  rollup_rows=$(q "SELECT count(*) FROM usage_rollup.rollup")
+  per_key=$(q "SELECT round(sum(event_count)::numeric / count(*), 1) FROM usage_rollup.rollup WHERE workspace_id = '$ws'")
+  row "$profile" "rebuild: usage rows/s (floor: bare GROUP BY, no writes)" "$(( rows * 1000 / rebuild_ms ))" "$(( rows * 1000 / floor_ms ))" "$(awk "BEGIN{printf \"%.2fx\", $rebuild_ms/$floor_ms}")"
+  row "$profile" "rollup rows / usage rows per key (largest workspace)" "$rollup_rows" "$rows" "$per_key"
+
+  # 2. reports over 90 local days of the largest workspace vs the same report from raw rows
+  for spec in "daily_usage:day:Asia/Kolkata" "daily_usage:day:UTC" "usage_by_agent:agent:Asia/Kolkata" \
+              "usage_by_project:project:UTC" "usage_by_runtime:runtime:UTC" "usage_summary:none:Asia/Kathmandu" \
+              "usage_by_hour:hour:Pacific/Chatham"; do
+    IFS=: read -r fn grouping zone <<<"$spec"
+    args="'$ws'::uuid, current_date - 89, current_date, '$zone'"
+    ext=$(q "SELECT bench.median_ms(\$q\$SELECT count(*) FROM usage_rollup.$fn(workspace_id => '$ws', from_date => current_date - 89, to_date => current_date, tz => '$zone')\$q\$, $RUNS)")
+    raw=$(q "SELECT bench.median_ms(format(\$q\$SELECT count(*) FROM (%s) x\$q\$, replace(replace(replace(replace(replace(replace(replace(replace(replace(usage_rollup._usage_report_sql('$grouping', true), '\$1', quote_literal('$ws') || '::uuid'), '\$2', '(current_date - 89)'), '\$3', 'current_date'), '\$4', quote_literal('$zone')), '\$5', 'NULL'), '\$6', 'NULL'), '\$7', 'NULL'), '\$8', '(current_date - 91)::timestamptz'), '\$9', '(current_date + 2)::timestamptz')), $RUNS)")
+    row "$profile" "$fn 90 days, $zone: ms (raw §4.1 query)" "$ext" "$raw" "$(awk "BEGIN{printf \"%.1fx\", $raw/($ext>0?$ext:0.01)}")"
+  done
+  for fn in daily_runs daily_outcomes kpis; do
+    ext=$(q "SELECT bench.median_ms(\$q\$SELECT count(*) FROM usage_rollup.$fn(workspace_id => '$ws', from_date => current_date - 89, to_date => current_date, tz => 'Asia/Kolkata')\$q\$, $RUNS)")
+    row "$profile" "$fn 90 days, Asia/Kolkata: ms (reads raw tables today)" "$ext" "-" "-"
+  done
+
+  # 3. steady-state tick after 300 new and 100 corrected rows; 4. freshness cost
+  for i in $(seq 1 "$RUNS"); do
+    q "INSERT INTO app.task_usage (task_id, provider, model, input_tokens, created_at)
+       SELECT id, 'openai', 'bench-$i', 42, now() FROM app.agent_task_queue ORDER BY id OFFSET $((i * 300)) LIMIT 300" >/dev/null
+    q "UPDATE app.task_usage SET input_tokens = input_tokens + 1, updated_at = now()
+       WHERE id IN (SELECT id FROM app.task_usage WHERE created_at < now() - interval '1 day' ORDER BY id OFFSET $((i * 100)) LIMIT 100)" >/dev/null
+    fresh=$(q "SELECT bench.median_ms(\$q\$SELECT count(*) FROM usage_rollup.daily_usage(workspace_id => '$ws', from_date => current_date - 89, to_date => current_date, tz => 'Asia/Kolkata')\$q\$, 1)")
+    t0=$(ms_now); q "SELECT usage_rollup.tick()" >/dev/null; echo $(( $(ms_now) - t0 )) >> "$OUT/tick_ms.$profile"
+    ticked=$(q "SELECT bench.median_ms(\$q\$SELECT count(*) FROM usage_rollup.daily_usage(workspace_id => '$ws', from_date => current_date - 89, to_date => current_date, tz => 'Asia/Kolkata')\$q\$, 1)")
+    echo "$fresh $ticked" >> "$OUT/fresh_ms.$profile"
+  done
+  tick_ms=$(sort -n "$OUT/tick_ms.$profile" | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')
+  duration=$(q "SELECT round(last_duration_ms::numeric, 1) FROM usage_rollup.status")
+  row "$profile" "tick after 300 new + 100 corrected rows: ms (in-db duration)" "$tick_ms" "$duration" "<50?"
+  read -r fresh ticked <<<"$(sort -n "$OUT/fresh_ms.$profile" | awk '{f[NR]=$1; t[NR]=$2} END{print f[int((NR+1)/2)], t[int((NR+1)/2)]}')"
+  row "$profile" "daily_usage right after inserts, no tick vs after tick: ms" "$fresh" "$ticked" "$(awk "BEGIN{printf \"%.2fx\", $fresh/($ticked>0?$ticked:0.01)}")"
+  rm -f "$OUT/tick_ms.$profile" "$OUT/fresh_ms.$profile"
+
+  # 5. write overhead of the triggers: attached vs the same statement with them disabled
+  ins="INSERT INTO app.task_usage (task_id, provider, model, input_tokens, created_at)
+       SELECT id, 'openai', 'overhead', 1, now() FROM app.agent_task_queue ORDER BY id LIMIT 100000"
+  del="DELETE FROM app.task_usage WHERE model = 'overhead'"
+  on=(); off=()
+  for i in 1 2 3; do
+    t0=$(ms_now); q "$ins" >/dev/null; on+=($(( $(ms_now) - t0 ))); q "ALTER TABLE app.task_usage DISABLE TRIGGER USER; $del; ALTER TABLE app.task_usage ENABLE TRIGGER USER" >/dev/null
+    q "ALTER TABLE app.task_usage DISABLE TRIGGER USER" >/dev/null
+    t0=$(ms_now); q "$ins" >/dev/null; off+=($(( $(ms_now) - t0 ))); q "$del; ALTER TABLE app.task_usage ENABLE TRIGGER USER" >/dev/null
+  done
+  med() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+  a=$(med "${on[@]}"); b=$(med "${off[@]}")
+  row "$profile" "insert 100k usage rows: ms attached (triggers disabled)" "$a" "$b" "$(awk "BEGIN{printf \"%+.1f%%\", ($a-$b)*100/$b}")"
+  upd="UPDATE app.agent_task_queue SET runtime_id = NULL WHERE id IN (SELECT id FROM app.agent_task_queue WHERE runtime_id IS NOT NULL ORDER BY id LIMIT 2000)"
+  t0=$(ms_now); psql -X -q -d "$DB" -c "BEGIN; $upd; ROLLBACK" >/dev/null; a=$(( $(ms_now) - t0 ))
+  t0=$(ms_now); psql -X -q -d "$DB" -c "BEGIN; ALTER TABLE app.agent_task_queue DISABLE TRIGGER USER; $upd; ROLLBACK" >/dev/null; b=$(( $(ms_now) - t0 ))
+  row "$profile" "unbind the runtime of 2000 tasks: ms attached (triggers off)" "$a" "$b" "$(awk "BEGIN{printf \"%+.0f%%\", ($a-$b)*100/($b>0?$b:1)}")"
+
+  # EXPLAIN of the hot paths
+  psql -X -q -d "$DB" > "$OUT/explain_daily_usage_$profile.txt" <<SQL
+SET jit = off;
+SELECT usage_rollup._usage_report_sql('day', false) AS q \gset
+PREPARE r(uuid, date, date, text, uuid, uuid, uuid, timestamptz, timestamptz) AS :q;
+EXPLAIN (ANALYZE, BUFFERS) EXECUTE r('$ws', current_date - 89, current_date, 'Asia/Kolkata', NULL, NULL, NULL,
+                                     (current_date - 90)::timestamptz, (current_date + 2)::timestamptz);
+SQL
+done
+
+echo
+echo "usage_rollup benchmark — $(date -u +%Y-%m-%d), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(psql -X -d postgres -tAc 'SHOW server_version' | cut -d' ' -f1), $ROWS usage rows"
+printf '%-8s | %-58s | %12s | %12s | %9s\n' profile measurement extension baseline ratio
+printf '%.0s-' {1..110}; echo
+printf '%s\n' "${table[@]}"
