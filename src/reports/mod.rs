@@ -22,8 +22,9 @@ const KPI_TASKS: &str = include_str!("kpi_tasks.sql");
 const MAX_SPAN_DAYS: i32 = 3660;
 
 /// Check a report's common arguments and resolve its window: the zone, a UTC range
-/// of whole buckets that contains every local day of [from_date, to_date] (local
-/// midnight is within 14 hours of UTC midnight), and whether every local midnight
+/// of whole buckets that contains every local day of [from_date, to_date] (a day
+/// either side: local mean time reached +-15:56, beyond any present-day offset; found
+/// by the differential test reports_all_zones), and whether every local midnight
 /// in the range falls on a bucket edge (false for historical local mean time).
 #[pg_extern(stable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
@@ -75,8 +76,8 @@ fn _report_window(
     let zone = tz::resolve(tz, viewer_id);
     let (start, end, aligned): (Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>, Option<bool>) =
         Spi::get_three_with_args(
-            "SELECT ($1::timestamp AT TIME ZONE 'UTC') - interval '15 hours',
-                    (($2 + 1)::timestamp AT TIME ZONE 'UTC') + interval '15 hours',
+            "SELECT ($1::timestamp AT TIME ZONE 'UTC') - interval '1 day',
+                    (($2 + 1)::timestamp AT TIME ZONE 'UTC') + interval '1 day',
                     (SELECT bool_and(extract(epoch FROM (d AT TIME ZONE $3))::numeric % 900 = 0)
                      FROM generate_series($1::timestamp, ($2 + 1)::timestamp, interval '1 day') d)",
             &[from.into(), to.into(), zone.clone().into()],
