@@ -98,22 +98,31 @@ fn _report_window(
 #[search_path(pg_catalog, pg_temp)]
 fn _usage_report_sql(grouping: &str, exact_raw: bool) -> String {
     let binding = Binding::require("a usage report");
-    // the group key over the rollup's bucket columns, and over a raw row
-    let (group, rowgroup) = match grouping {
-        "day" => ("(bucket_start AT TIME ZONE $4)::date", "(u.created_at AT TIME ZONE $4)::date"),
+    // the group key over the rollup's bucket columns, over a raw row, and (for the
+    // per-bucket sums) the key column kept per bucket and the key from local time
+    let (group, rowgroup, key, local_group) = match grouping {
+        "day" => ("(bucket_start AT TIME ZONE $4)::date", "(u.created_at AT TIME ZONE $4)::date", "NULL::uuid", "l.local_ts::date"),
         "hour" => (
             "extract(hour FROM bucket_start AT TIME ZONE $4)::integer",
             "extract(hour FROM u.created_at AT TIME ZONE $4)::integer",
+            "NULL::uuid",
+            "extract(hour FROM l.local_ts)::integer",
         ),
-        "agent" => ("agent_id", "t.agent_id"),
-        "project" => ("project_id", "i.project_id"),
-        "runtime" => ("runtime_id", "t.runtime_id"),
-        _ => ("NULL::integer", "NULL::integer"),
+        "agent" => ("agent_id", "t.agent_id", "agent_id", "p.k"),
+        "project" => ("project_id", "i.project_id", "project_id", "p.k"),
+        "runtime" => ("runtime_id", "t.runtime_id", "runtime_id", "p.k"),
+        _ => ("NULL::integer", "NULL::integer", "NULL::uuid", "NULL::integer"),
     };
     if exact_raw {
         binding.render(&RAW_USAGE.replace("@rowgroup@", rowgroup))
     } else {
-        binding.render(&USAGE.replace("@group@", group).replace("@rollup_source@", "usage_rollup.rollup"))
+        binding.render(
+            &USAGE
+                .replace("@local_group@", local_group)
+                .replace("@group@", group)
+                .replace("@key@", key)
+                .replace("@rollup_source@", "usage_rollup.rollup"),
+        )
     }
 }
 

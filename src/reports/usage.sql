@@ -27,7 +27,9 @@ raw AS MATERIALIZED (
     CROSS JOIN LATERAL (SELECT * FROM @usage@ x
                         WHERE x.created_at >= d.bucket_start AND x.created_at < d.bucket_start + '00:15:00'::interval
                         OFFSET 0) u
-    JOIN @tasks@ t ON t.id = u.task_id
+    -- one primary-key lookup per raw row: the planner cannot estimate the dirty set
+    -- and would otherwise hash the whole tasks table for a handful of rows
+    CROSS JOIN LATERAL (SELECT * FROM @tasks@ y WHERE y.id = u.task_id OFFSET 0) t
     JOIN @agents@ a ON a.id = t.agent_id
     LEFT JOIN @issues@ i ON i.id = t.issue_id
     WHERE a.workspace_id = $1 @task_filters@
@@ -59,19 +61,23 @@ cells AS (
 -- Only a task with that provider in two letter cases has two such rows; the excess
 -- is computed from the raw rows of those few tasks (usage_rollup.variant, plus the
 -- tasks of the raw tail, which a tick has not looked at yet).
-candidates AS (
+candidates AS MATERIALIZED (
     SELECT v.task_id, v.provider, v.model FROM usage_rollup.variant v
     UNION
     SELECT x.task_id, pg_catalog.lower(x.provider), x.model
-    FROM (SELECT DISTINCT task_id FROM raw) rt JOIN @usage@ x ON x.task_id = rt.task_id
+    FROM (SELECT DISTINCT task_id FROM raw) rt
+    CROSS JOIN LATERAL (SELECT * FROM @usage@ z WHERE z.task_id = rt.task_id OFFSET 0) x
     GROUP BY 1, 2, 3 HAVING count(*) > 1
 ),
+-- driven by the (few) candidates: their rows by task_id, their tasks by primary key
 candidate_rows AS (
     SELECT @bucket@ AS bucket_start, t.agent_id, i.project_id, t.runtime_id, c.provider, c.model, u.task_id
     FROM candidates c
-    JOIN @usage@ u ON u.task_id = c.task_id AND pg_catalog.lower(u.provider) IS NOT DISTINCT FROM c.provider
-                  AND u.model IS NOT DISTINCT FROM c.model
-    JOIN @tasks@ t ON t.id = u.task_id
+    CROSS JOIN LATERAL (SELECT * FROM @usage@ z
+                        WHERE z.task_id = c.task_id AND pg_catalog.lower(z.provider) IS NOT DISTINCT FROM c.provider
+                          AND z.model IS NOT DISTINCT FROM c.model
+                        OFFSET 0) u
+    CROSS JOIN LATERAL (SELECT * FROM @tasks@ y WHERE y.id = u.task_id OFFSET 0) t
     JOIN @agents@ a ON a.id = t.agent_id
     LEFT JOIN @issues@ i ON i.id = t.issue_id
     WHERE a.workspace_id = $1 AND u.created_at >= $8 AND u.created_at < $9 @task_filters@
@@ -84,18 +90,35 @@ excess AS (
           GROUP BY 1, 2, 3, 4) per_task
     GROUP BY 1, 2, 3
 ),
-grouped AS (
-    SELECT @group@ AS g, provider, model,
-           sum(input_tokens)::bigint AS input_tokens, sum(output_tokens)::bigint AS output_tokens,
-           sum(cache_read_tokens)::bigint AS cache_read_tokens, sum(cache_write_tokens)::bigint AS cache_write_tokens,
-           sum(cost_usd_ticks)::bigint AS cost_usd_ticks,
-           sum(uncosted_input_tokens)::bigint AS uncosted_input_tokens,
-           sum(uncosted_output_tokens)::bigint AS uncosted_output_tokens,
-           sum(uncosted_cache_read_tokens)::bigint AS uncosted_cache_read_tokens,
-           sum(uncosted_cache_write_tokens)::bigint AS uncosted_cache_write_tokens,
-           sum(task_count)::bigint AS task_count
+-- Sum per bucket first, then convert each distinct bucket to local time once: the
+-- conversion costs more than the sums, and a 90-day range has at most 8,640 buckets.
+per_bucket AS (
+    SELECT bucket_start, @key@ AS k, provider, model,
+           sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+           sum(cache_read_tokens) AS cache_read_tokens, sum(cache_write_tokens) AS cache_write_tokens,
+           sum(cost_usd_ticks) AS cost_usd_ticks, sum(uncosted_input_tokens) AS uncosted_input_tokens,
+           sum(uncosted_output_tokens) AS uncosted_output_tokens,
+           sum(uncosted_cache_read_tokens) AS uncosted_cache_read_tokens,
+           sum(uncosted_cache_write_tokens) AS uncosted_cache_write_tokens, sum(task_count) AS task_count
     FROM cells
-    WHERE (bucket_start AT TIME ZONE $4)::date BETWEEN $2 AND $3
+    GROUP BY 1, 2, 3, 4
+),
+local_bucket AS (
+    SELECT b.bucket_start, b.bucket_start AT TIME ZONE $4 AS local_ts
+    FROM (SELECT DISTINCT bucket_start FROM per_bucket) b
+),
+grouped AS (
+    SELECT @local_group@ AS g, p.provider, p.model,
+           sum(p.input_tokens)::bigint AS input_tokens, sum(p.output_tokens)::bigint AS output_tokens,
+           sum(p.cache_read_tokens)::bigint AS cache_read_tokens, sum(p.cache_write_tokens)::bigint AS cache_write_tokens,
+           sum(p.cost_usd_ticks)::bigint AS cost_usd_ticks,
+           sum(p.uncosted_input_tokens)::bigint AS uncosted_input_tokens,
+           sum(p.uncosted_output_tokens)::bigint AS uncosted_output_tokens,
+           sum(p.uncosted_cache_read_tokens)::bigint AS uncosted_cache_read_tokens,
+           sum(p.uncosted_cache_write_tokens)::bigint AS uncosted_cache_write_tokens,
+           sum(p.task_count)::bigint AS task_count
+    FROM per_bucket p JOIN local_bucket l ON l.bucket_start = p.bucket_start
+    WHERE l.local_ts::date BETWEEN $2 AND $3
     GROUP BY 1, 2, 3
 )
 SELECT g.g, g.provider, g.model, g.input_tokens, g.output_tokens, g.cache_read_tokens, g.cache_write_tokens,
