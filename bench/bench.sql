@@ -14,25 +14,8 @@ BEGIN
     RETURN (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(times) x)::numeric(12, 2);
 END $$;
 
--- The §4.1 ground truth of daily_usage from raw rows (the baseline).
-CREATE OR REPLACE FUNCTION bench.raw_daily(p_ws uuid, p_from date, p_to date, p_tz text)
-RETURNS TABLE (day date, provider text, model text, input_tokens bigint, output_tokens bigint, cache_read_tokens bigint,
-               cache_write_tokens bigint, cost_usd_ticks bigint, uncosted_input_tokens bigint, uncosted_output_tokens bigint,
-               uncosted_cache_read_tokens bigint, uncosted_cache_write_tokens bigint, task_count bigint)
-LANGUAGE sql STABLE AS $$
-    SELECT (u.created_at AT TIME ZONE p_tz)::date, lower(u.provider), u.model,
-           sum(u.input_tokens)::bigint, sum(u.output_tokens)::bigint, sum(u.cache_read_tokens)::bigint,
-           sum(u.cache_write_tokens)::bigint, coalesce(sum(u.cost_usd_ticks), 0)::bigint,
-           coalesce(sum(u.input_tokens) FILTER (WHERE u.cost_usd_ticks IS NULL), 0)::bigint,
-           coalesce(sum(u.output_tokens) FILTER (WHERE u.cost_usd_ticks IS NULL), 0)::bigint,
-           coalesce(sum(u.cache_read_tokens) FILTER (WHERE u.cost_usd_ticks IS NULL), 0)::bigint,
-           coalesce(sum(u.cache_write_tokens) FILTER (WHERE u.cost_usd_ticks IS NULL), 0)::bigint,
-           count(DISTINCT u.task_id)
-    FROM app.task_usage u JOIN app.agent_task_queue t ON t.id = u.task_id JOIN app.agent a ON a.id = t.agent_id
-    LEFT JOIN app.issue i ON i.id = t.issue_id
-    WHERE a.workspace_id = p_ws AND (u.created_at AT TIME ZONE p_tz)::date BETWEEN p_from AND p_to
-    GROUP BY 1, 2, 3
-$$;
+-- The baseline of a report is the extension's own raw-rows rendering of the same
+-- report (usage_rollup._usage_report_sql(grouping, true)), i.e. its §4.1 query.
 
 -- The floor of a rebuild: the rollup's aggregate over the raw join, writing nothing.
 CREATE OR REPLACE FUNCTION bench.floor_rows() RETURNS bigint LANGUAGE sql AS $$
