@@ -43,7 +43,7 @@ fn _backfill_plan(
     }
     require_read_committed("backfill()");
     let binding = Binding::require("backfill()");
-    let slice = slice.unwrap_or_else(|| Error::NullArgument { function: "backfill", argument: "slice" }.raise());
+    let slice = slice.unwrap_or_else(|| Error::NullArgument { function: "backfill".into(), argument: "slice" }.raise());
     let full_history = from_ts.is_none() && to_ts.is_none();
     // taken before min/max are read: every row committed before this point is inside the range
     let bound = safe_upper_bound(0);

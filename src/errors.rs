@@ -21,7 +21,7 @@ pub enum Error {
     /// An operation that needs a binding ran before attach().
     NotAttached { operation: &'static str },
     /// A required argument was NULL.
-    NullArgument { function: &'static str, argument: &'static str },
+    NullArgument { function: String, argument: &'static str },
     /// from > to, or similar.
     InvalidRange { what: &'static str, from: String, to: String },
     /// tick()/backfill() outside READ COMMITTED.

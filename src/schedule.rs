@@ -22,7 +22,7 @@ fn require_pg_cron() {
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
 fn schedule(cron: default!(Option<&str>, "'*/5 * * * *'")) -> i64 {
-    let cron = cron.unwrap_or_else(|| Error::NullArgument { function: "schedule", argument: "cron" }.raise());
+    let cron = cron.unwrap_or_else(|| Error::NullArgument { function: "schedule".into(), argument: "cron" }.raise());
     require_pg_cron();
     Spi::get_one_with_args::<i64>(
         "SELECT cron.schedule($1, $2, 'SELECT usage_rollup.tick()')",

@@ -35,7 +35,7 @@ fn attach(
     create_indexes: default!(bool, "true"),
 ) {
     let oid = |r: Option<PgRelation>, arg: &'static str| {
-        r.map(|r| r.oid()).unwrap_or_else(|| Error::NullArgument { function: "attach", argument: arg }.raise())
+        r.map(|r| r.oid()).unwrap_or_else(|| Error::NullArgument { function: "attach".into(), argument: arg }.raise())
     };
     let roles: [(&Role, pg_sys::Oid); 4] = [
         (&USAGE, oid(usage, "usage")),

@@ -14,8 +14,8 @@ const VERIFY: &str = include_str!("verify.sql");
 #[pg_extern(stable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
 fn _verify_sql(from_ts: Option<TimestampWithTimeZone>, to_ts: Option<TimestampWithTimeZone>) -> String {
-    let from = from_ts.unwrap_or_else(|| Error::NullArgument { function: "verify", argument: "from_ts" }.raise());
-    let to = to_ts.unwrap_or_else(|| Error::NullArgument { function: "verify", argument: "to_ts" }.raise());
+    let from = from_ts.unwrap_or_else(|| Error::NullArgument { function: "verify".into(), argument: "from_ts" }.raise());
+    let to = to_ts.unwrap_or_else(|| Error::NullArgument { function: "verify".into(), argument: "to_ts" }.raise());
     if from > to {
         Error::InvalidRange { what: "verify range", from: from.to_string(), to: to.to_string() }.raise();
     }

@@ -18,6 +18,16 @@ const OUTCOMES: &str = include_str!("outcomes.sql");
 const STARTS: &str = include_str!("starts.sql");
 const KPI_TASKS: &str = include_str!("kpi_tasks.sql");
 
+/// The usage rows of a report from the raw tables (§4.1 U, workspace, local dates
+/// and filters; parameters as in usage.sql): shared by raw_usage.sql and kpi_tasks.sql.
+const REPORT_USAGE_ROWS: &str = "FROM @usage@ u
+JOIN @tasks@ t ON t.id = u.task_id
+JOIN @agents@ a ON a.id = t.agent_id
+LEFT JOIN @issues@ i ON i.id = t.issue_id
+WHERE a.workspace_id = $1 AND u.created_at >= $8 AND u.created_at < $9
+  AND (u.created_at AT TIME ZONE $4)::date BETWEEN $2 AND $3
+  @task_filters@";
+
 /// Longest report span (SPEC §8: "a span over 3660 days" is an error).
 const MAX_SPAN_DAYS: i32 = 3660;
 
@@ -44,26 +54,12 @@ fn _report_window(
         name!(aligned, bool),
     ),
 > {
-    let function: &'static str = match report {
-        "daily_usage" => "daily_usage",
-        "usage_by_agent" => "usage_by_agent",
-        "usage_by_project" => "usage_by_project",
-        "usage_by_runtime" => "usage_by_runtime",
-        "usage_summary" => "usage_summary",
-        "usage_by_hour" => "usage_by_hour",
-        "daily_runs" => "daily_runs",
-        "runs_by_agent" => "runs_by_agent",
-        "daily_outcomes" => "daily_outcomes",
-        "outcomes_by_agent" => "outcomes_by_agent",
-        "starts_by_hour" => "starts_by_hour",
-        "kpis" => "kpis",
-        _ => "report",
-    };
+    let function = report;
     if workspace_id.is_none() {
-        Error::NullArgument { function, argument: "workspace_id" }.raise();
+        Error::NullArgument { function: function.into(), argument: "workspace_id" }.raise();
     }
-    let from = from_date.unwrap_or_else(|| Error::NullArgument { function, argument: "from_date" }.raise());
-    let to = to_date.unwrap_or_else(|| Error::NullArgument { function, argument: "to_date" }.raise());
+    let from = from_date.unwrap_or_else(|| Error::NullArgument { function: function.into(), argument: "from_date" }.raise());
+    let to = to_date.unwrap_or_else(|| Error::NullArgument { function: function.into(), argument: "to_date" }.raise());
     let (days, valid): (Option<i32>, Option<bool>) =
         Spi::get_two_with_args("SELECT $2 - $1 + 1, $1 <= $2", &[from.into(), to.into()]).or_raise("check the dates");
     if valid != Some(true) {
@@ -114,7 +110,7 @@ fn _usage_report_sql(grouping: &str, exact_raw: bool) -> String {
         _ => ("NULL::integer", "NULL::integer", "NULL::uuid", "NULL::integer"),
     };
     if exact_raw {
-        binding.render(&RAW_USAGE.replace("@rowgroup@", rowgroup))
+        binding.render(&RAW_USAGE.replace("@report_usage_rows@", REPORT_USAGE_ROWS).replace("@rowgroup@", rowgroup))
     } else {
         binding.render(
             &USAGE
@@ -131,7 +127,7 @@ fn _usage_report_sql(grouping: &str, exact_raw: bool) -> String {
 #[search_path(pg_catalog, pg_temp)]
 fn _issue_usage_sql(issue_id: Option<pgrx::Uuid>) -> String {
     if issue_id.is_none() {
-        Error::NullArgument { function: "issue_usage", argument: "issue_id" }.raise();
+        Error::NullArgument { function: "issue_usage".into(), argument: "issue_id" }.raise();
     }
     Binding::require("issue_usage()").render(ISSUE_USAGE)
 }
@@ -154,5 +150,5 @@ fn _task_report_sql(kind: &str, grouping: &str) -> String {
         "starts" => STARTS,
         _ => KPI_TASKS,
     };
-    binding.render(&template.replace("@rowgroup@", rowgroup))
+    binding.render(&template.replace("@report_usage_rows@", REPORT_USAGE_ROWS).replace("@rowgroup@", rowgroup))
 }
