@@ -45,6 +45,13 @@ install_extension() {
   log "building and installing usage_rollup"
   (cd "$ROOT" && cargo pgrx install --pg-config "$PG_CONFIG" --features pg15 2>&1 | grep -vE '^\s*(Copying|Writing|Discovered|Installing)' || true)
   test -f "$("$PG_CONFIG" --sharedir)/extension/usage_rollup.control" || { echo "install failed" >&2; exit 1; }
+  # cargo pgrx installs the upgrade scripts (sql/usage_rollup--A--B.sql); the
+  # install scripts of earlier releases are for the upgrade test, which creates
+  # the extension at an old version and updates it.
+  local f
+  for f in "$ROOT"/sql/usage_rollup--*.sql; do
+    case "$(basename "$f")" in usage_rollup--*--*) ;; *) install -m 644 "$f" "$("$PG_CONFIG" --sharedir)/extension/" ;; esac
+  done
 }
 
 # A throwaway cluster owned by postgres, with pg_cron preloaded. Restarted when

@@ -2,8 +2,9 @@
 //! The procedure that loops and commits is in backfill.sql.
 
 use crate::attach::LOCK_CLASS;
-use crate::binding::{Binding, BUCKET_SECONDS};
+use crate::binding::{Binding, BUCKET_LIMIT, BUCKET_SECONDS};
 use crate::errors::{Error, SpiExt};
+use crate::privileges::require_execute;
 use crate::recompute;
 use crate::tick::{require_read_committed, safe_upper_bound, LOCK_ROLLUP};
 use pgrx::pg_sys::errcodes::PgSqlErrorCode;
@@ -16,6 +17,9 @@ pgrx::extension_sql_file!(
     name = "backfill_sql",
     requires = [_backfill_plan, _backfill_slice, _backfill_finish, "tick_sql"]
 );
+
+/// More slices than this is a mistake in the bounds or the slice width.
+const MAX_SLICES: i32 = 1_000_000;
 
 /// Slice the range. With both bounds NULL the whole history is covered, and the
 /// watermark may then move to the bound taken before the range was read.
@@ -38,19 +42,46 @@ fn _backfill_plan(
 > {
     // It commits after every slice: inside BEGIN ... COMMIT that fails only after
     // the first slice, with PostgreSQL's terse "invalid transaction termination".
+    require_execute("backfill");
     if unsafe { pgrx::pg_sys::IsTransactionBlock() } {
         Error::InTransactionBlock { operation: "backfill()" }.raise();
     }
     require_read_committed("backfill()");
     let binding = Binding::require("backfill()");
     let slice = slice.unwrap_or_else(|| Error::NullArgument { function: "backfill".into(), argument: "slice" }.raise());
-    let full_history = from_ts.is_none() && to_ts.is_none();
+    // +-infinity is an open bound, like NULL; a finite bound must lie inside the
+    // buckets (rows at or after BUCKET_LIMIT belong to none), and the range must
+    // not be reversed before it is rounded out to whole buckets
+    if let (Some(f), Some(t)) = (from_ts, to_ts) {
+        if f > t {
+            Error::InvalidRange { what: "backfill range", from: f.to_string(), to: t.to_string() }.raise();
+        }
+    }
     // taken before min/max are read: every row committed before this point is inside the range
     let bound = safe_upper_bound(0);
+    if from_ts.is_some_and(|f| f.is_infinity()) || to_ts.is_some_and(|t| t.is_neg_infinity()) {
+        pgrx::notice!("backfill: the range is empty, nothing to do");
+        return TableIterator::once((bound, bound, slice, 0, false, bound));
+    }
+    let open = |ts: Option<TimestampWithTimeZone>| ts.filter(|t| !t.is_infinity() && !t.is_neg_infinity());
+    let (from_ts, to_ts) = (open(from_ts), open(to_ts));
+    for (argument, ts) in [("from_ts", from_ts), ("to_ts", to_ts)] {
+        if let Some(ts) = ts {
+            let inside: Option<bool> =
+                Spi::get_one_with_args(&format!("SELECT $1 < '{BUCKET_LIMIT}'::timestamptz"), &[ts.into()])
+                    .or_raise("check the backfill range");
+            if inside != Some(true) {
+                Error::TimestampOutOfRange { function: "backfill", argument, value: ts.to_string(), last: BUCKET_LIMIT }
+                    .raise();
+            }
+        }
+    }
+    let full_history = from_ts.is_none() && to_ts.is_none();
     let sql = binding.render(
-        // rows stamped ±infinity belong to no bucket and no local day
-        "SELECT pg_catalog.min(u.created_at), pg_catalog.max(u.created_at) FROM @usage@ u \
-         WHERE u.created_at > '-infinity' AND u.created_at < 'infinity'",
+        // rows stamped ±infinity (or past the last bucket) belong to no bucket
+        &"SELECT pg_catalog.min(u.created_at), pg_catalog.max(u.created_at) FROM @usage@ u \
+         WHERE u.created_at > '-infinity' AND u.created_at < '@bucket_limit@'"
+            .replace("@bucket_limit@", BUCKET_LIMIT),
     );
     let (min, max): (Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>) =
         Spi::get_two(&sql).or_raise("read the usage time range");
@@ -62,12 +93,17 @@ fn _backfill_plan(
                             usage_rollup.bucket_of(coalesce($2, $4)) + CASE WHEN $2 IS NULL OR usage_rollup.bucket_of($2) < $2
                                 THEN make_interval(secs => $6) ELSE '0'::interval END AS t,
                             CASE WHEN $5 < make_interval(secs => $6) THEN make_interval(secs => $6)
-                                 ELSE $5 END AS w)
-                 SELECT f, t, w,
+                                 ELSE $5 END AS w),
+                 -- epochs, not t - f: an interval overflows over 178 million years
+                 e AS (SELECT f, t, w, extract(epoch FROM t) - extract(epoch FROM f) AS span FROM r)
+                 SELECT f, t,
+                        -- a slice wider than the range would end past the last timestamp
+                        CASE WHEN span > 0 AND extract(epoch FROM w) > span THEN make_interval(secs => span::float8)
+                             ELSE w END,
                         CASE WHEN f IS NULL OR t IS NULL OR t <= f THEN 0
-                             ELSE ceil(extract(epoch FROM t - f) / extract(epoch FROM w))::int END,
+                             ELSE least(ceil(span / extract(epoch FROM w)), 2147483647)::int END,
                         f > t
-                 FROM r",
+                 FROM e",
                 None,
                 &[
                     from_ts.into(),
@@ -88,12 +124,13 @@ fn _backfill_plan(
             plan.get::<bool>(5).or_raise("plan the backfill"),
         )
     });
+    // explicit bounds were checked above; an open bound past the other one (data
+    // that starts after to_ts) is an empty range
     let (f, t, w, n, reversed) = plan;
-    if reversed == Some(true) {
-        let show = |ts: Option<TimestampWithTimeZone>| ts.map(|t| t.to_string()).unwrap_or_default();
-        Error::InvalidRange { what: "backfill range", from: show(from_ts), to: show(to_ts) }.raise();
+    let n = if reversed == Some(true) { 0 } else { n.unwrap_or(0) };
+    if n > MAX_SLICES {
+        Error::TooManySlices { slices: n, width: w.map(|w| w.to_string()).unwrap_or_default(), max: MAX_SLICES }.raise();
     }
-    let n = n.unwrap_or(0);
     if n == 0 {
         pgrx::notice!("backfill: no usage rows in the range, nothing to do");
     } else {
@@ -122,12 +159,16 @@ fn _backfill_slice(
     started_at: TimestampWithTimeZone,
     rows_so_far: i64,
 ) -> i64 {
+    require_execute("backfill");
     require_read_committed("backfill()");
     let binding = Binding::require("backfill()");
     Spi::run_with_args("SELECT pg_catalog.pg_advisory_xact_lock($1, $2)", &[LOCK_CLASS.into(), LOCK_ROLLUP.into()])
         .or_raise("lock the rollup");
     let (from, to): (Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>) = Spi::get_two_with_args(
-        "SELECT $1 + $3 * ($2 - 1), least($1 + $3 * $2, $4)",
+        // in epoch seconds: $1 + $3 * $2 itself may pass the last timestamp
+        "SELECT pg_catalog.to_timestamp(extract(epoch FROM $1) + extract(epoch FROM $3) * ($2 - 1)),
+                CASE WHEN extract(epoch FROM $1) + extract(epoch FROM $3) * $2 >= extract(epoch FROM $4) THEN $4
+                     ELSE pg_catalog.to_timestamp(extract(epoch FROM $1) + extract(epoch FROM $3) * $2) END",
         &[range_from.into(), k.into(), slice_width.into(), range_to.into()],
     )
     .or_raise("bound the slice");
@@ -184,6 +225,7 @@ fn progress(message: Option<String>, detail: Option<String>) {
 #[pg_extern(volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn _backfill_finish(full_history: bool, bound: TimestampWithTimeZone, slices: i32, started_at: TimestampWithTimeZone, rows: i64) {
+    require_execute("backfill");
     let binding = Binding::require("backfill()");
     Spi::run_with_args("SELECT pg_catalog.pg_advisory_xact_lock($1, $2)", &[LOCK_CLASS.into(), LOCK_ROLLUP.into()])
         .or_raise("lock the rollup");

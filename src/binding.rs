@@ -10,6 +10,12 @@ use pgrx::prelude::*;
 /// 15 minutes: every present-day UTC offset and DST shift is a multiple of it (SPEC §3).
 pub const BUCKET_SECONDS: i64 = 900;
 
+/// The start of the last 15-minute bucket, whose end is past PostgreSQL's largest
+/// timestamp. Usage rows from here on, like rows at +-infinity, belong to no bucket
+/// and no report date: a bucket end computed for them would overflow, and one such
+/// row used to fail every tick until its bucket was removed from the queue by hand.
+pub const BUCKET_LIMIT: &str = "294276-12-31 23:45:00+00";
+
 /// The bucket of a usage row, inlined into set-based SQL (a function call with a
 /// pinned search_path cannot be inlined and costs a GUC save/restore per row).
 const BUCKET_EXPR: &str =

@@ -34,10 +34,25 @@ pub enum Error {
     NoUsersTable { viewer: String },
     /// viewer_id not in the users table.
     UnknownViewer { viewer: String, users: String },
+    /// A report date that is infinite or too close to the ends of the timestamp range.
+    DateOutOfRange { argument: &'static str, value: String, first: &'static str, last: &'static str },
+    /// A timestamp bound that is infinite or beyond the last bucket.
+    TimestampOutOfRange { function: &'static str, argument: &'static str, value: String, last: &'static str },
+    /// A backfill range that would take more slices than anyone means to run.
+    TooManySlices { slices: i32, width: String, max: i32 },
+    /// A cron schedule pg_cron refuses (or would misread).
+    InvalidSchedule { value: String, detail: String },
     /// A report range longer than allowed.
     SpanTooLong { from: String, to: String, days: i32, max: i32 },
     /// pg_cron is needed but not installed in this database.
     PgCronMissing,
+    /// DROP EXTENSION usage_rollup while its triggers are still on the application's tables.
+    DropWhileAttached { tables: String },
+    /// attach()/detach() by a role that does not own a source table.
+    NotOwner { operation: &'static str, relation: String, role: String },
+    /// An internal function reached by a role without EXECUTE on its public entry
+    /// point (or, for a report's owner-rights path, one that row-level security applies to).
+    NoExecute { entry_point: String, role: String, reason: &'static str },
 }
 
 impl Error {
@@ -135,6 +150,30 @@ impl Error {
                 Some(format!("No row of {users} has this id.")),
                 Some("Pass the id of an existing user, or tz => 'Area/City'.".into()),
             ),
+            Error::DateOutOfRange { argument, value, first, last } => (
+                ERRCODE_DATETIME_FIELD_OVERFLOW,
+                format!("{argument} \"{value}\" is outside the dates reports cover"),
+                Some(format!("Reports cover the local dates {first} to {last}, so that a day either side is a valid timestamp.")),
+                Some("Pass a finite date in that range.".into()),
+            ),
+            Error::TimestampOutOfRange { function, argument, value, last } => (
+                ERRCODE_DATETIME_FIELD_OVERFLOW,
+                format!("{argument} \"{value}\" is out of range for usage_rollup.{function}()"),
+                Some(format!("Bounds must be finite and before {last}, the end of the last 15-minute bucket.")),
+                Some(format!("Pass NULL for an open bound: usage_rollup.{function}() then covers every usage row on that side.")),
+            ),
+            Error::TooManySlices { slices, width, max } => (
+                ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+                format!("backfill range needs {slices} slices of {width}"),
+                Some(format!("At most {max} slices are run by one call; each commits on its own.")),
+                Some("Pass a larger slice (slice => '30 days'), or bounds closer to the usage rows.".into()),
+            ),
+            Error::InvalidSchedule { value, detail } => (
+                ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("invalid schedule \"{value}\""),
+                Some(detail),
+                Some("Use five cron fields (minute hour day month weekday), e.g. '*/5 * * * *', or '30 seconds'.".into()),
+            ),
             Error::SpanTooLong { from, to, days, max } => (
                 ERRCODE_INVALID_PARAMETER_VALUE,
                 format!("date range from \"{from}\" to \"{to}\" is too long"),
@@ -150,6 +189,24 @@ impl Error {
                      and run CREATE EXTENSION pg_cron; or call SELECT usage_rollup.tick() from any other scheduler."
                         .into(),
                 ),
+            ),
+            Error::DropWhileAttached { tables } => (
+                ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
+                "cannot drop extension usage_rollup while it is attached".into(),
+                Some(format!("Its invalidation triggers are on {tables}, and the indexes it created would stay behind.")),
+                Some("Run SELECT usage_rollup.detach(); first, then DROP EXTENSION usage_rollup.".into()),
+            ),
+            Error::NotOwner { operation, relation, role } => (
+                ERRCODE_INSUFFICIENT_PRIVILEGE,
+                format!("role \"{role}\" must own table \"{relation}\" to {operation} it"),
+                Some(format!("usage_rollup.{operation}() installs triggers and indexes on the table, which only its owner may do.")),
+                Some("Call it as the owner of the application's tables (or a member of that role), or as a superuser.".into()),
+            ),
+            Error::NoExecute { entry_point, role, reason } => (
+                ERRCODE_INSUFFICIENT_PRIVILEGE,
+                format!("permission denied for usage_rollup.{entry_point}"),
+                Some(format!("Role \"{role}\" {reason}.")),
+                Some(format!("Call usage_rollup.{entry_point}() itself, as a role granted EXECUTE on it (see docs/operations.md, Privileges).")),
             ),
         }
     }

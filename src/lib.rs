@@ -16,14 +16,13 @@ mod catalog;
 mod errors;
 mod health;
 mod invalidate;
+mod privileges;
 mod recompute;
 mod reports;
 mod schedule;
 mod settings;
 mod tick;
 mod tz;
-
-pgrx::extension_sql_file!("privileges.sql", name = "privileges", finalize);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {

@@ -7,11 +7,33 @@ REVOKE ALL ON FUNCTION usage_rollup.schedule(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION usage_rollup.unschedule() FROM PUBLIC;
 REVOKE ALL ON FUNCTION usage_rollup._tick_locked(timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION usage_rollup._record_failure(text, timestamptz, text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION usage_rollup._backfill_plan(timestamptz, timestamptz, interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION usage_rollup._backfill_slice(integer, integer, timestamptz, timestamptz, interval, timestamptz, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION usage_rollup._backfill_finish(boolean, timestamptz, integer, timestamptz, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION usage_rollup._verify_sql(timestamptz, timestamptz) FROM PUBLIC;
--- the report helpers stay callable: reports run with the caller's privileges
+REVOKE ALL ON FUNCTION usage_rollup.tick() FROM PUBLIC;
+REVOKE ALL ON PROCEDURE usage_rollup.backfill(timestamptz, timestamptz, interval) FROM PUBLIC;
+-- backfill() calls _backfill_plan/_slice/_finish with the caller's rights; they stay
+-- callable and check that the session's role may execute backfill() (privileges.rs).
+
+-- Reports expose every workspace's usage: none for PUBLIC. A dashboard role needs
+-- EXECUTE on the reports it reads and nothing else (the internal report functions
+-- check that grant, see reports/access.rs). The schema itself is open, so that a
+-- granted function can be named.
+GRANT USAGE ON SCHEMA usage_rollup TO PUBLIC;
+-- which tables are attached: a report computed with the caller's rights (under
+-- row-level security) renders its query from it
+GRANT SELECT ON usage_rollup.binding TO PUBLIC;
+REVOKE ALL ON FUNCTION usage_rollup.daily_usage(uuid, date, date, text, uuid, uuid, uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION usage_rollup.usage_by_agent(uuid, date, date, text, uuid, uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION usage_rollup.usage_by_project(uuid, date, date, text, uuid, uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION usage_rollup.usage_by_runtime(uuid, date, date, text, uuid, uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION usage_rollup.usage_summary(uuid, date, date, text, uuid, uuid, uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION usage_rollup.usage_by_hour(uuid, date, date, text, uuid, uuid, uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION usage_rollup.issue_usage(uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION usage_rollup.daily_runs(uuid, date, date, text, uuid, uuid, uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION usage_rollup.runs_by_agent(uuid, date, date, text, uuid, uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION usage_rollup.daily_outcomes(uuid, date, date, text, uuid, uuid, uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION usage_rollup.outcomes_by_agent(uuid, date, date, text, uuid, uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION usage_rollup.starts_by_hour(uuid, date, date, text, uuid, uuid, uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION usage_rollup.kpis(uuid, date, date, text, uuid, uuid, uuid, uuid) FROM PUBLIC;
 
 -- A tick recomputes a few scattered buckets: the plan that is linear in their raw
 -- rows is nested loops (index range scan on usage.created_at per bucket, then

@@ -5,6 +5,7 @@
 //! works without it (call tick() from any scheduler).
 
 use crate::errors::{Error, SpiExt};
+use pgrx::pg_sys::errcodes::PgSqlErrorCode;
 use pgrx::prelude::*;
 
 const JOB_NAME: &str = "usage_rollup_tick";
@@ -24,12 +25,31 @@ fn require_pg_cron() {
 fn schedule(cron: default!(Option<&str>, "'*/5 * * * *'")) -> i64 {
     let cron = cron.unwrap_or_else(|| Error::NullArgument { function: "schedule".into(), argument: "cron" }.raise());
     require_pg_cron();
-    Spi::get_one_with_args::<i64>(
-        "SELECT cron.schedule($1, $2, 'SELECT usage_rollup.tick()')",
-        &[JOB_NAME.into(), cron.into()],
-    )
-    .or_raise("schedule the tick")
-    .unwrap_or(0)
+    // pg_cron ignores fields past the fifth ("0 0 1 1 * garbage" runs yearly) and
+    // words its errors without the value
+    let fields = cron.split_whitespace().count();
+    let seconds = cron.trim().trim_end_matches('s').trim_end_matches("second").trim().parse::<u32>().is_ok();
+    if fields == 0 || (!cron.trim_start().starts_with('@') && !seconds && fields != 5) {
+        Error::InvalidSchedule { value: cron.into(), detail: format!("It has {fields} fields.") }.raise();
+    }
+    PgTryBuilder::new(|| {
+        Spi::get_one_with_args::<i64>(
+            "SELECT cron.schedule($1, $2, 'SELECT usage_rollup.tick()')",
+            &[JOB_NAME.into(), cron.into()],
+        )
+        .or_raise("schedule the tick")
+        .unwrap_or(0)
+    })
+    .catch_when(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, |e| {
+        let detail = match &e {
+            pg_sys::panic::CaughtError::PostgresError(r) | pg_sys::panic::CaughtError::ErrorReport(r) => {
+                format!("pg_cron: {}.", r.message())
+            }
+            _ => String::new(),
+        };
+        Error::InvalidSchedule { value: cron.into(), detail }.raise()
+    })
+    .execute()
 }
 
 /// Remove the pg_cron job; false if there was none.

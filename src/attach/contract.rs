@@ -102,7 +102,8 @@ pub struct Checked {
 /// Check that `oid` is a table; returns its display name. Raises NotATable.
 pub fn check_relkind(role: &Role, oid: pg_sys::Oid) -> String {
     let (name, kind): (Option<String>, Option<String>) = Spi::get_two_with_args(
-        "SELECT c.oid::regclass::text, c.relkind::text FROM pg_catalog.pg_class c WHERE c.oid = $1",
+        "SELECT (SELECT c.oid::regclass::text FROM pg_catalog.pg_class c WHERE c.oid = $1),
+                (SELECT c.relkind::text FROM pg_catalog.pg_class c WHERE c.oid = $1)",
         &[oid.into()],
     )
     .or_raise("look up a source table");

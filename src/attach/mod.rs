@@ -7,6 +7,7 @@
 //! nothing behind.
 
 pub mod contract;
+mod drop_guard;
 mod indexes;
 
 use crate::errors::{Error, SpiExt};
@@ -14,7 +15,38 @@ use crate::invalidate;
 use contract::{check_columns, check_relkind, Checked, Role, AGENTS, ISSUES, TASKS, USAGE, USERS};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
-use pgrx::PgRelation;
+
+/// A regclass argument taken as its bare oid. pgrx's PgRelation opens the table
+/// while converting the argument, so a dangling oid (0::regclass, a dropped table's
+/// oid) failed with relation_open's internal error before attach() could say what
+/// is wrong; check_relkind() reports it instead.
+#[derive(Clone, Copy)]
+pub struct RegClass(pub pg_sys::Oid);
+
+impl FromDatum for RegClass {
+    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _typoid: pg_sys::Oid) -> Option<Self> {
+        // SAFETY: a regclass datum is an oid.
+        if is_null { None } else { unsafe { pg_sys::Oid::from_datum(datum, false) }.map(RegClass) }
+    }
+}
+
+impl IntoDatum for RegClass {
+    fn into_datum(self) -> Option<pg_sys::Datum> {
+        Some(pg_sys::Datum::from(self.0))
+    }
+    fn type_oid() -> pg_sys::Oid {
+        pg_sys::REGCLASSOID
+    }
+}
+
+// SAFETY: a regclass argument is passed as an oid datum.
+unsafe impl<'fcx> pgrx::callconv::ArgAbi<'fcx> for RegClass {
+    unsafe fn unbox_arg_unchecked(arg: pgrx::callconv::Arg<'_, 'fcx>) -> Self {
+        RegClass(unsafe { pg_sys::Oid::unbox_arg_unchecked(arg) })
+    }
+}
+
+pgrx::impl_sql_translatable!(RegClass, "regclass");
 
 /// Advisory lock (two-int form, key 4246 like the seeds' rollup lock) that
 /// serialises attach and detach; see docs/monitor.md for every key.
@@ -27,15 +59,15 @@ pub const LOCK_ATTACH: i32 = 2;
 #[pg_extern(volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn attach(
-    usage: default!(Option<PgRelation>, "'task_usage'::text::regclass"),
-    tasks: default!(Option<PgRelation>, "'agent_task_queue'::text::regclass"),
-    agents: default!(Option<PgRelation>, "'agent'::text::regclass"),
-    issues: default!(Option<PgRelation>, "'issue'::text::regclass"),
-    users: default!(Option<PgRelation>, "NULL"),
-    create_indexes: default!(bool, "true"),
+    usage: default!(Option<RegClass>, "'task_usage'::text::regclass"),
+    tasks: default!(Option<RegClass>, "'agent_task_queue'::text::regclass"),
+    agents: default!(Option<RegClass>, "'agent'::text::regclass"),
+    issues: default!(Option<RegClass>, "'issue'::text::regclass"),
+    users: default!(Option<RegClass>, "NULL"),
+    create_indexes: default!(Option<bool>, "true"),
 ) {
-    let oid = |r: Option<PgRelation>, arg: &'static str| {
-        r.map(|r| r.oid()).unwrap_or_else(|| Error::NullArgument { function: "attach".into(), argument: arg }.raise())
+    let oid = |r: Option<RegClass>, arg: &'static str| {
+        r.map(|r| r.0).unwrap_or_else(|| Error::NullArgument { function: "attach".into(), argument: arg }.raise())
     };
     let roles: [(&Role, pg_sys::Oid); 4] = [
         (&USAGE, oid(usage, "usage")),
@@ -43,7 +75,9 @@ fn attach(
         (&AGENTS, oid(agents, "agents")),
         (&ISSUES, oid(issues, "issues")),
     ];
-    let users = users.map(|r| r.oid());
+    let users = users.map(|r| r.0);
+    let create_indexes = create_indexes
+        .unwrap_or_else(|| Error::NullArgument { function: "attach".into(), argument: "create_indexes" }.raise());
 
     lock_binding();
 
@@ -52,6 +86,12 @@ fn attach(
         all.push((&USERS, u));
     }
     let names: Vec<String> = all.iter().map(|(role, oid)| check_relkind(role, *oid)).collect();
+    // attach runs with the extension owner's rights (it writes usage_rollup's
+    // tables), so the caller's right to put triggers and indexes on each table is
+    // checked here: only its owner may.
+    for ((_, oid), name) in all.iter().zip(&names) {
+        check_owner("attach", *oid, name);
+    }
     for i in 0..all.len() {
         for j in (i + 1)..all.len() {
             if all[i].1 == all[j].1 {
@@ -147,6 +187,13 @@ fn detach() {
         pgrx::notice!("usage_rollup is not attached; nothing to detach");
         return;
     };
+    for oid in oids {
+        let name: Option<String> = Spi::get_one_with_args("SELECT (SELECT $1::regclass::text FROM pg_catalog.pg_class WHERE oid = $1)", &[oid.into()])
+            .or_raise("read the binding");
+        if let Some(name) = name {
+            check_owner("detach", oid, &name);
+        }
+    }
     invalidate::remove(oids);
     indexes::drop_created(&created_indexes);
     for statement in [
@@ -157,6 +204,22 @@ fn detach() {
         Spi::run(statement).or_raise("remove the binding");
     }
     pgrx::notice!("usage_rollup is detached; its triggers, indexes and rollup rows are removed");
+}
+
+/// The role the session runs as (SET ROLE included), outside this SECURITY DEFINER
+/// function, must be a member of the table's owner (superusers always are).
+fn check_owner(operation: &'static str, table: pg_sys::Oid, name: &str) {
+    // SAFETY: reads a backend global, valid inside a transaction.
+    let caller = unsafe { pg_sys::GetOuterUserId() };
+    let (owns, role): (Option<bool>, Option<String>) = Spi::get_two_with_args(
+        "SELECT pg_catalog.pg_has_role($1, c.relowner, 'USAGE'), pg_catalog.pg_get_userbyid($1)::text
+         FROM pg_catalog.pg_class c WHERE c.oid = $2",
+        &[caller.into(), table.into()],
+    )
+    .or_raise("check the table's owner");
+    if owns == Some(false) {
+        Error::NotOwner { operation, relation: name.into(), role: role.unwrap_or_default() }.raise();
+    }
 }
 
 /// Serialise attach/detach (blocking, transaction-scoped: released on error too).

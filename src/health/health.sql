@@ -24,8 +24,9 @@ LEFT JOIN usage_rollup.tick_state s ON s.id = one.id;
 COMMENT ON VIEW usage_rollup.status IS
     'One row: watermark, seconds since the last successful tick, queue depth, last run and last error.';
 
+-- SECURITY DEFINER: a monitoring role needs EXECUTE on it, no grant on tick_state.
 CREATE FUNCTION usage_rollup.lag_seconds() RETURNS double precision
-LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT extract(epoch FROM now() - s.last_success_at)::float8 FROM usage_rollup.tick_state s WHERE s.id = 1
 $$;
 COMMENT ON FUNCTION usage_rollup.lag_seconds() IS

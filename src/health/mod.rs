@@ -1,7 +1,7 @@
 //! Health (SPEC §3): status view, lag_seconds() and verify() live in health.sql;
 //! this renders verify()'s query against the binding and checks its arguments.
 
-use crate::binding::Binding;
+use crate::binding::{Binding, BUCKET_LIMIT, BUCKET_SECONDS};
 use crate::errors::Error;
 use crate::recompute;
 use pgrx::prelude::*;
@@ -20,6 +20,14 @@ fn _verify_sql(from_ts: Option<TimestampWithTimeZone>, to_ts: Option<TimestampWi
         Error::InvalidRange { what: "verify range", from: from.to_string(), to: to.to_string() }.raise();
     }
     let binding = Binding::require("verify()");
-    let rows = "(SELECT * FROM @usage@ WHERE created_at >= usage_rollup.bucket_of($1) AND created_at < $2) u";
-    VERIFY.replace("@aggregate@", &recompute::aggregate_sql(&binding, rows))
+    // whole buckets on both sides: [bucket_of($1), end of the bucket holding $2),
+    // or a bucket cut by to_ts would show as drift (rows past the last bucket and
+    // at +-infinity belong to none)
+    let to_end = format!(
+        "CASE WHEN usage_rollup.bucket_of($2) < $2 AND $2 < '{BUCKET_LIMIT}' \
+              THEN usage_rollup.bucket_of($2) + '{BUCKET_SECONDS} seconds'::interval \
+              ELSE least($2, '{BUCKET_LIMIT}') END"
+    );
+    let rows = format!("(SELECT * FROM @usage@ WHERE created_at >= usage_rollup.bucket_of($1) AND created_at < {to_end}) u");
+    VERIFY.replace("@to_end@", &to_end).replace("@aggregate@", &recompute::aggregate_sql(&binding, &rows))
 }

@@ -1,4 +1,4 @@
--- verify(): the rollup rows of the buckets in [bucket_of($1), $2) against the same
+-- verify(): the rollup rows of the buckets that [$1, $2) touches against the same
 -- aggregate recomputed from raw rows. UNION ALL + GROUP BY compares keys with NULLs
 -- equal (like the rollup's NULLS NOT DISTINCT key).
 WITH fresh AS (
@@ -6,7 +6,7 @@ WITH fresh AS (
 ),
 cur AS (
     SELECT r.* FROM usage_rollup.rollup r
-    WHERE r.bucket_start >= usage_rollup.bucket_of($1) AND r.bucket_start < $2
+    WHERE r.bucket_start >= usage_rollup.bucket_of($1) AND r.bucket_start < @to_end@
 ),
 both_sides AS (
     SELECT 'raw' AS side, f.bucket_start, f.workspace_id, f.runtime_id, f.agent_id, f.project_id, f.provider, f.model,

@@ -3,7 +3,7 @@
 //! index range scan on usage.created_at, never a walk of every task of a runtime
 //! or agent (the seeds' recompute did that: reference W8).
 
-use crate::binding::{Binding, BUCKET_SECONDS};
+use crate::binding::{Binding, BUCKET_LIMIT, BUCKET_SECONDS};
 use crate::errors::SpiExt;
 use pgrx::prelude::*;
 
@@ -41,7 +41,8 @@ pub fn buckets(binding: &Binding, starts: &[TimestampWithTimeZone]) -> Outcome {
     // bucket list: the planner cannot estimate a range bounded by a parameter and
     // would otherwise walk whole source tables (see privileges.sql for the joins).
     let rows = format!(
-        "(SELECT DISTINCT s AS bucket_start FROM pg_catalog.unnest($1::timestamptz[]) s) b \
+        "(SELECT DISTINCT s AS bucket_start FROM pg_catalog.unnest($1::timestamptz[]) s \
+          WHERE s > '-infinity' AND s < '{BUCKET_LIMIT}') b \
          CROSS JOIN LATERAL (SELECT * FROM @usage@ x \
                              WHERE x.created_at >= b.bucket_start \
                                AND x.created_at < b.bucket_start + '{BUCKET_SECONDS} seconds'::interval \
@@ -56,7 +57,9 @@ pub fn variants_of_buckets(binding: &Binding, starts: &[TimestampWithTimeZone]) 
     if starts.is_empty() {
         return;
     }
-    let sql = binding.render(&VARIANTS.replace("@bucket_seconds@", &BUCKET_SECONDS.to_string()));
+    let sql = binding.render(
+        &VARIANTS.replace("@bucket_seconds@", &BUCKET_SECONDS.to_string()).replace("@bucket_limit@", BUCKET_LIMIT),
+    );
     Spi::run_with_args(&sql, &[starts.to_vec().into()]).or_raise("refresh the variant list");
 }
 

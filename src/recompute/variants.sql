@@ -3,7 +3,8 @@
 -- entries of these tasks that no longer have them. An index probe per task.
 WITH touched AS MATERIALIZED (
     SELECT DISTINCT x.task_id
-    FROM (SELECT DISTINCT s AS bucket_start FROM pg_catalog.unnest($1::timestamptz[]) s) b
+    FROM (SELECT DISTINCT s AS bucket_start FROM pg_catalog.unnest($1::timestamptz[]) s
+          WHERE s > '-infinity' AND s < '@bucket_limit@') b
     CROSS JOIN LATERAL (SELECT y.task_id FROM @usage@ y
                         WHERE y.created_at >= b.bucket_start
                           AND y.created_at < b.bucket_start + '@bucket_seconds@ seconds'::interval

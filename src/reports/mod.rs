@@ -1,6 +1,9 @@
 //! Reports (SPEC §4): the shared window (argument checks, viewer zone, the UTC range
 //! of the local days) and the rendering of the usage reports. The report functions
-//! themselves are thin PL/pgSQL in reports.sql, with the exact §8 signatures.
+//! themselves are thin PL/pgSQL in reports.sql, with the exact §8 signatures; whose
+//! rights they read with is decided in access.rs.
+
+mod access;
 
 use crate::binding::Binding;
 use crate::errors::{Error, SpiExt};
@@ -8,7 +11,7 @@ use crate::tz;
 use pgrx::datum::Date;
 use pgrx::prelude::*;
 
-pgrx::extension_sql_file!("reports.sql", name = "reports_sql", requires = [_report_window, _usage_report_sql, _issue_usage_sql, _task_report_sql, "tick_sql"]);
+pgrx::extension_sql_file!("reports.sql", name = "reports_sql", requires = [_report_window, _usage_report_sql, _issue_usage_sql, _task_report_sql, access::_read_mode, access::_check_report_access, "tick_sql"]);
 
 const USAGE: &str = include_str!("usage.sql");
 const RAW_USAGE: &str = include_str!("raw_usage.sql");
@@ -27,6 +30,11 @@ LEFT JOIN @issues@ i ON i.id = t.issue_id
 WHERE a.workspace_id = $1 AND u.created_at >= $8 AND u.created_at < $9
   AND (u.created_at AT TIME ZONE $4)::date BETWEEN $2 AND $3
   @task_filters@";
+
+/// The local dates a report may ask for: the window adds a day either side, and
+/// local days reach +-16 hours from UTC, all within PostgreSQL's timestamps.
+const FIRST_REPORT_DATE: &str = "4714-11-26 BC";
+const LAST_REPORT_DATE: &str = "294276-12-28";
 
 /// Longest report span (SPEC §8: "a span over 3660 days" is an error).
 const MAX_SPAN_DAYS: i32 = 3660;
@@ -60,6 +68,13 @@ fn _report_window(
     }
     let from = from_date.unwrap_or_else(|| Error::NullArgument { function: function.into(), argument: "from_date" }.raise());
     let to = to_date.unwrap_or_else(|| Error::NullArgument { function: function.into(), argument: "to_date" }.raise());
+    // infinite dates first (they cannot be subtracted), the window's bounds last
+    for (argument, date) in [("from_date", from), ("to_date", to)] {
+        if date.is_infinity() || date.is_neg_infinity() {
+            Error::DateOutOfRange { argument, value: date.to_string(), first: FIRST_REPORT_DATE, last: LAST_REPORT_DATE }
+                .raise();
+        }
+    }
     let (days, valid): (Option<i32>, Option<bool>) =
         Spi::get_two_with_args("SELECT $2 - $1 + 1, $1 <= $2", &[from.into(), to.into()]).or_raise("check the dates");
     if valid != Some(true) {
@@ -68,6 +83,17 @@ fn _report_window(
     let days = days.unwrap_or(0);
     if days > MAX_SPAN_DAYS {
         Error::SpanTooLong { from: from.to_string(), to: to.to_string(), days, max: MAX_SPAN_DAYS }.raise();
+    }
+    for (argument, date) in [("from_date", from), ("to_date", to)] {
+        let inside: Option<bool> = Spi::get_one_with_args(
+            "SELECT $1 BETWEEN $2::date AND $3::date",
+            &[date.into(), FIRST_REPORT_DATE.into(), LAST_REPORT_DATE.into()],
+        )
+        .or_raise("check the dates");
+        if inside != Some(true) {
+            Error::DateOutOfRange { argument, value: date.to_string(), first: FIRST_REPORT_DATE, last: LAST_REPORT_DATE }
+                .raise();
+        }
     }
     let zone = tz::resolve(tz, viewer_id);
     let (start, end, aligned): (Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>, Option<bool>) =

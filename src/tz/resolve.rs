@@ -105,8 +105,15 @@ pub fn canonical(value: &str) -> Result<&'static str, Rejection> {
             hint: format!("Use the zone of a place, such as \"{meant}\"."),
         });
     }
+    if value.len() > MAX_NAME_LEN {
+        return Err(Rejection {
+            detail: format!("The name is {} bytes long; no IANA zone name is longer than {MAX_NAME_LEN}.", value.len()),
+            hint: example.into(),
+        });
+    }
     if let Some(offset) = posix_offset(value) {
-        let east = -offset;
+        // "UTC-2147483648" is a string, not an offset anyone uses: no overflow
+        let east = offset.checked_neg().unwrap_or(i32::MAX);
         let example_zone = OFFSET_EXAMPLES.iter().find(|(o, _)| *o == east).map(|(_, z)| *z);
         return Err(Rejection {
             detail: format!(
@@ -173,12 +180,23 @@ fn posix_offset(value: &str) -> Option<i32> {
     }
 }
 
+/// Longest accepted name (the longest IANA name has 32 bytes): bounds the work of
+/// the suggestions below, which are quadratic in the name's length.
+const MAX_NAME_LEN: usize = 64;
+
 /// Up to three zone names closest to `value` (case-insensitive edit distance on the
 /// whole name and on its last component, so "Kolkatta" finds "Asia/Kolkata").
 fn suggest(value: &str) -> Vec<&'static str> {
     let needle = value.to_ascii_lowercase();
+    // two letters are two edits from any two-letter name: nothing to suggest
+    if needle.chars().filter(|c| c.is_ascii_alphabetic()).count() < 3 {
+        return Vec::new();
+    }
     let mut scored: Vec<(usize, &'static str)> = TZ_VARIANTS
         .iter()
+        // only Area/City names: the others are legacy links and abbreviation-like
+        // names ("EST", "GB"), several of which canonical() itself refuses
+        .filter(|tz| tz.name().contains('/') && !tz.name().starts_with("Etc/"))
         .map(|tz| {
             let name = tz.name();
             let lower = name.to_ascii_lowercase();
