@@ -1,7 +1,8 @@
 -- Synthetic multi-tenant usage for the benchmark (set-based, no row-by-row loops).
 --   bench.generate(p_rows, p_profile, p_days)
--- profile 'dense':  few agents, runtimes and projects per workspace; busy agents, so a
---                   15-minute bucket key holds tens of usage rows.
+-- profile 'dense':  two agents, one runtime and one project per workspace (every task
+--                   bound, every issue in the project); busy agents, so a 15-minute
+--                   bucket key of the large workspace holds tens of usage rows at 3M.
 -- profile 'sparse': many agents x runtimes x projects x models, spread so that a bucket
 --                   key holds about one usage row (the rollup barely compresses).
 -- Skew: workspace 1 gets 40% of the tasks, 9 more share 40%, 90 small ones the rest.
@@ -34,7 +35,7 @@ BEGIN
     FROM generate_series(1, 100) w, generate_series(1, CASE WHEN w <= 10 THEN v_projects ELSE 1 END) p;
     INSERT INTO app.issue (id, workspace_id, project_id)
     SELECT md5('is' || w || '/' || i)::uuid, md5('ws' || w)::uuid,
-           CASE WHEN i % 5 = 0 THEN NULL
+           CASE WHEN i % 5 = 0 AND p_profile = 'sparse' THEN NULL
                 ELSE md5('pr' || w || '/' || (1 + i % CASE WHEN w <= 10 THEN v_projects ELSE 1 END))::uuid END
     FROM generate_series(1, 100) w, generate_series(1, CASE WHEN w <= 10 THEN v_projects * 5 ELSE 5 END) i;
 
@@ -42,8 +43,8 @@ BEGIN
                                       completed_at, failure_reason)
     SELECT md5('tk' || t)::uuid,
            md5('ag' || w || '/' || (1 + (t * 7) % na))::uuid,
-           CASE WHEN t % 10 = 0 THEN NULL ELSE md5('rt' || w || '/' || (1 + (t * 3) % nr))::uuid END,
-           CASE WHEN t % 4 = 0 THEN NULL ELSE md5('is' || w || '/' || (1 + (t * 11) % ni))::uuid END,
+           CASE WHEN t % 10 = 0 AND p_profile = 'sparse' THEN NULL ELSE md5('rt' || w || '/' || (1 + (t * 3) % nr))::uuid END,
+           CASE WHEN t % 4 = 0 AND p_profile = 'sparse' THEN NULL ELSE md5('is' || w || '/' || (1 + (t * 11) % ni))::uuid END,
            (ARRAY['completed', 'completed', 'completed', 'failed', 'cancelled'])[1 + t % 5],
            at - interval '2 minutes', at - interval '90 seconds', at + (30 + t % 900) * interval '1 second',
            CASE WHEN t % 5 = 3 THEN (ARRAY['timeout', 'agent_error', '', NULL])[1 + t % 4] END

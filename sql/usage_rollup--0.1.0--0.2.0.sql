@@ -10,6 +10,8 @@
 --     applies to the caller (then with the caller's rights); EXECUTE on a report is
 --     the whole grant a dashboard role needs, and reports are no longer PUBLIC.
 --   * tick() and backfill() are no longer PUBLIC; lag_seconds() needs no table grant.
+--   * usage_rollup.rollup_ws, the rollup per workspace in 15-minute and hourly
+--     buckets, for dashboards without an agent, project or runtime filter.
 
 \echo Use "ALTER EXTENSION usage_rollup UPDATE" to load this file. \quit
 
@@ -27,6 +29,59 @@ COMMENT ON FUNCTION usage_rollup._drop_guard() IS
     'Event trigger: refuses DROP EXTENSION usage_rollup while attached, naming detach().';
 CREATE EVENT TRIGGER usage_rollup_drop_guard ON ddl_command_start
     WHEN TAG IN ('DROP EXTENSION') EXECUTE FUNCTION usage_rollup._drop_guard();
+
+-- The per-workspace rollup (new in 0.2.0), filled from the rollup.
+-- The per-workspace rollup (SPEC §6: dashboards that do not filter by agent, project
+-- or runtime): the rollup summed over runtime, agent and project, in 15-minute
+-- buckets (width 15) and in hourly buckets (width 60, the sums of their quarters;
+-- task_count too, which reports correct for multi-bucket tasks from raw rows as
+-- they do for the rollup). Where every agent has its own key, the rollup barely
+-- compresses the raw rows; this table has a row per workspace, bucket, provider and
+-- model. Written from the rollup by the same statements' transaction that writes
+-- it, so it is exactly as fresh.
+CREATE TABLE usage_rollup.rollup_ws (
+    width                        smallint    NOT NULL CHECK (width IN (15, 60)),
+    bucket_start                 timestamptz NOT NULL,
+    workspace_id                 uuid,
+    provider                     text,
+    model                        text,
+    input_tokens                 bigint,
+    output_tokens                bigint,
+    cache_read_tokens            bigint,
+    cache_write_tokens           bigint,
+    cost_usd_ticks               bigint      NOT NULL,
+    uncosted_input_tokens        bigint      NOT NULL,
+    uncosted_output_tokens       bigint      NOT NULL,
+    uncosted_cache_read_tokens   bigint      NOT NULL,
+    uncosted_cache_write_tokens  bigint      NOT NULL,
+    task_count                   bigint      NOT NULL,
+    event_count                  bigint      NOT NULL,
+    CONSTRAINT rollup_ws_key UNIQUE NULLS NOT DISTINCT (width, bucket_start, workspace_id, provider, model)
+);
+CREATE INDEX rollup_ws_workspace_time ON usage_rollup.rollup_ws (workspace_id, width, bucket_start);
+COMMENT ON TABLE usage_rollup.rollup_ws IS
+    'The rollup per workspace, provider and model, in 15-minute and hourly UTC buckets: the unfiltered dashboards'' path.';
+
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.rollup_ws', '');
+INSERT INTO usage_rollup.rollup_ws
+SELECT 15, r.bucket_start, r.workspace_id, r.provider, r.model,
+       sum(r.input_tokens), sum(r.output_tokens), sum(r.cache_read_tokens), sum(r.cache_write_tokens),
+       sum(r.cost_usd_ticks), sum(r.uncosted_input_tokens), sum(r.uncosted_output_tokens),
+       sum(r.uncosted_cache_read_tokens), sum(r.uncosted_cache_write_tokens), sum(r.task_count), sum(r.event_count)
+FROM usage_rollup.rollup r
+GROUP BY r.bucket_start, r.workspace_id, r.provider, r.model;
+INSERT INTO usage_rollup.rollup_ws
+SELECT 60, pg_catalog.date_bin('01:00:00'::interval, r.bucket_start, '2000-01-01 00:00:00+00'::timestamptz),
+       r.workspace_id, r.provider, r.model,
+       sum(r.input_tokens), sum(r.output_tokens), sum(r.cache_read_tokens), sum(r.cache_write_tokens),
+       sum(r.cost_usd_ticks), sum(r.uncosted_input_tokens), sum(r.uncosted_output_tokens),
+       sum(r.uncosted_cache_read_tokens), sum(r.uncosted_cache_write_tokens), sum(r.task_count), sum(r.event_count)
+FROM usage_rollup.rollup_ws r WHERE r.width = 15
+GROUP BY 2, r.workspace_id, r.provider, r.model;
+
+CREATE FUNCTION usage_rollup._usage_query_sql(group_by text, exact_raw boolean, unfiltered boolean) RETURNS text
+STRICT STABLE PARALLEL SAFE SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', '_usage_query_sql_wrapper';
 
 -- SECURITY DEFINER: a monitoring role needs EXECUTE on it, no grant on tick_state.
 ALTER FUNCTION usage_rollup.lag_seconds() SECURITY DEFINER;
@@ -68,7 +123,8 @@ BEGIN
         || CASE group_by WHEN 'day' THEN 'q.g, NULL::uuid, NULL::integer' WHEN 'hour' THEN 'NULL::date, NULL::uuid, q.g'
                          WHEN 'none' THEN 'NULL::date, NULL::uuid, NULL::integer' ELSE 'NULL::date, q.g, NULL::integer' END
         || ', q.provider, q.model, q.input_tokens, q.output_tokens, q.cache_read_tokens, q.cache_write_tokens, q.cost_usd_ticks, q.uncosted_input_tokens, q.uncosted_output_tokens, q.uncosted_cache_read_tokens, q.uncosted_cache_write_tokens, q.task_count FROM ('
-        || usage_rollup._usage_report_sql(group_by, NOT w.aligned OR mode = 'raw') || ') q'
+        || usage_rollup._usage_query_sql(group_by, NOT w.aligned OR mode = 'raw',
+                                         project_id IS NULL AND runtime_id IS NULL AND agent_id IS NULL) || ') q'
         USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, agent_id, w.range_start, w.range_end;
 END
 $$;
@@ -296,7 +352,8 @@ BEGIN
                     coalesce(sum(q.uncosted_output_tokens), 0)::bigint AS uncosted_output_tokens,
                     coalesce(sum(q.uncosted_cache_read_tokens), 0)::bigint AS uncosted_cache_read_tokens,
                     coalesce(sum(q.uncosted_cache_write_tokens), 0)::bigint AS uncosted_cache_write_tokens
-             FROM (' || usage_rollup._usage_report_sql('none', NOT w.aligned OR mode = 'raw') || ') q'
+             FROM (' || usage_rollup._usage_query_sql('none', NOT w.aligned OR mode = 'raw',
+                                                      project_id IS NULL AND runtime_id IS NULL AND agent_id IS NULL) || ') q'
         INTO s USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, agent_id, w.range_start, w.range_end;
     EXECUTE usage_rollup._task_report_sql('kpi_tasks', 'none')
         INTO n USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, agent_id, w.range_start, w.range_end;

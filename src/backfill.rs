@@ -241,6 +241,9 @@ fn _backfill_finish(full_history: bool, bound: TimestampWithTimeZone, slices: i3
     recompute::rebuild_variants(&binding);
     // fresh statistics, so that the next ticks' plans fit the rebuilt rollup
     Spi::run("ANALYZE usage_rollup.rollup").or_raise("analyze the rollup");
+    if recompute::per_workspace_installed() {
+        Spi::run("ANALYZE usage_rollup.rollup_ws").or_raise("analyze the rollup");
+    }
     let (summary, timing): (Option<String>, Option<String>) = Spi::get_two_with_args(
         "SELECT format('backfill finished: %s slice(s), %s usage rows', $1, $2),
                 format('Took %s; the watermark is %s%s.', date_trunc('millisecond', clock_timestamp() - $3),

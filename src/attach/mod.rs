@@ -203,6 +203,9 @@ fn detach() {
     ] {
         Spi::run(statement).or_raise("remove the binding");
     }
+    if crate::recompute::per_workspace_installed() {
+        Spi::run("TRUNCATE usage_rollup.rollup_ws").or_raise("remove the binding");
+    }
     pgrx::notice!("usage_rollup is detached; its triggers, indexes and rollup rows are removed");
 }
 

@@ -58,6 +58,37 @@ CREATE INDEX rollup_workspace_project_time ON usage_rollup.rollup (workspace_id,
 COMMENT ON TABLE usage_rollup.rollup IS
     'UTC 15-minute rollup of the attached usage table; a cache of the raw rows, maintained by tick() and backfill().';
 
+-- The per-workspace rollup (SPEC §6: dashboards that do not filter by agent, project
+-- or runtime): the rollup summed over runtime, agent and project, in 15-minute
+-- buckets (width 15) and in hourly buckets (width 60, the sums of their quarters;
+-- task_count too, which reports correct for multi-bucket tasks from raw rows as
+-- they do for the rollup). Where every agent has its own key, the rollup barely
+-- compresses the raw rows; this table has a row per workspace, bucket, provider and
+-- model. Written from the rollup by the same statements' transaction that writes
+-- it, so it is exactly as fresh.
+CREATE TABLE usage_rollup.rollup_ws (
+    width                        smallint    NOT NULL CHECK (width IN (15, 60)),
+    bucket_start                 timestamptz NOT NULL,
+    workspace_id                 uuid,
+    provider                     text,
+    model                        text,
+    input_tokens                 bigint,
+    output_tokens                bigint,
+    cache_read_tokens            bigint,
+    cache_write_tokens           bigint,
+    cost_usd_ticks               bigint      NOT NULL,
+    uncosted_input_tokens        bigint      NOT NULL,
+    uncosted_output_tokens       bigint      NOT NULL,
+    uncosted_cache_read_tokens   bigint      NOT NULL,
+    uncosted_cache_write_tokens  bigint      NOT NULL,
+    task_count                   bigint      NOT NULL,
+    event_count                  bigint      NOT NULL,
+    CONSTRAINT rollup_ws_key UNIQUE NULLS NOT DISTINCT (width, bucket_start, workspace_id, provider, model)
+);
+CREATE INDEX rollup_ws_workspace_time ON usage_rollup.rollup_ws (workspace_id, width, bucket_start);
+COMMENT ON TABLE usage_rollup.rollup_ws IS
+    'The rollup per workspace, provider and model, in 15-minute and hourly UTC buckets: the unfiltered dashboards'' path.';
+
 -- Invalidation queue. Append-only on purpose: enqueuers never update an existing
 -- row, so they never wait on each other or on a tick, and a tick drains exactly the
 -- rows it read (by id), so an invalidation committed while a tick runs survives it
@@ -128,6 +159,7 @@ COMMENT ON TABLE usage_rollup.tick_run IS
 
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.binding', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.rollup', '');
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.rollup_ws', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_bucket', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.tick_state', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.tick_run', '');

@@ -29,5 +29,15 @@ fn _verify_sql(from_ts: Option<TimestampWithTimeZone>, to_ts: Option<TimestampWi
               ELSE least($2, '{BUCKET_LIMIT}') END"
     );
     let rows = format!("(SELECT * FROM @usage@ WHERE created_at >= usage_rollup.bucket_of($1) AND created_at < {to_end}) u");
-    VERIFY.replace("@to_end@", &to_end).replace("@aggregate@", &recompute::aggregate_sql(&binding, &rows))
+    let from_hour = "pg_catalog.date_bin('01:00:00'::interval, usage_rollup.bucket_of($1), '2000-01-01 00:00:00+00'::timestamptz)";
+    let to_hour = format!(
+        "(SELECT CASE WHEN e > '294276-12-31 23:00:00+00' THEN 'infinity'::timestamptz \
+                      ELSE pg_catalog.date_bin('01:00:00'::interval, e - '00:00:00.000001'::interval, \
+                                               '2000-01-01 00:00:00+00'::timestamptz) + '01:00:00'::interval END \
+          FROM (SELECT {to_end} AS e) t)"
+    );
+    VERIFY.replace("@to_hour@", &to_hour)
+        .replace("@from_hour@", from_hour)
+        .replace("@to_end@", &to_end)
+        .replace("@aggregate@", &recompute::aggregate_sql(&binding, &rows))
 }

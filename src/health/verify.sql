@@ -20,7 +20,37 @@ both_sides AS (
                c.uncosted_input_tokens, c.uncosted_output_tokens, c.uncosted_cache_read_tokens,
                c.uncosted_cache_write_tokens, c.task_count, c.event_count)::text
     FROM cur c
+),
+-- the per-workspace rollup against the sums of the rollup it is derived from (which
+-- the comparison above checks against the raw rows): 15-minute rows of the same
+-- buckets, hourly rows of the hours they touch
+ws_sides AS (
+    SELECT 'expected' AS side, 15 AS width, c.bucket_start, c.workspace_id, c.provider, c.model,
+           ROW(sum(c.input_tokens), sum(c.output_tokens), sum(c.cache_read_tokens), sum(c.cache_write_tokens),
+               sum(c.cost_usd_ticks), sum(c.uncosted_input_tokens), sum(c.uncosted_output_tokens),
+               sum(c.uncosted_cache_read_tokens), sum(c.uncosted_cache_write_tokens), sum(c.task_count),
+               sum(c.event_count))::text AS measures
+    FROM cur c GROUP BY c.bucket_start, c.workspace_id, c.provider, c.model
+    UNION ALL
+    SELECT 'expected', 60, pg_catalog.date_bin('01:00:00'::interval, r.bucket_start, '2000-01-01 00:00:00+00'::timestamptz),
+           r.workspace_id, r.provider, r.model,
+           ROW(sum(r.input_tokens), sum(r.output_tokens), sum(r.cache_read_tokens), sum(r.cache_write_tokens),
+               sum(r.cost_usd_ticks), sum(r.uncosted_input_tokens), sum(r.uncosted_output_tokens),
+               sum(r.uncosted_cache_read_tokens), sum(r.uncosted_cache_write_tokens), sum(r.task_count),
+               sum(r.event_count))::text
+    FROM usage_rollup.rollup r
+    WHERE r.bucket_start >= @from_hour@ AND r.bucket_start < @to_hour@
+    GROUP BY 3, r.workspace_id, r.provider, r.model
+    UNION ALL
+    SELECT 'stored', w.width, w.bucket_start, w.workspace_id, w.provider, w.model,
+           ROW(w.input_tokens, w.output_tokens, w.cache_read_tokens, w.cache_write_tokens, w.cost_usd_ticks,
+               w.uncosted_input_tokens, w.uncosted_output_tokens, w.uncosted_cache_read_tokens,
+               w.uncosted_cache_write_tokens, w.task_count, w.event_count)::text
+    FROM usage_rollup.rollup_ws w
+    WHERE (w.width = 15 AND w.bucket_start >= usage_rollup.bucket_of($1) AND w.bucket_start < @to_end@)
+       OR (w.width = 60 AND w.bucket_start >= @from_hour@ AND w.bucket_start < @to_hour@)
 )
+SELECT * FROM (
 SELECT s.bucket_start, s.workspace_id, s.runtime_id, s.agent_id, s.project_id, s.provider, s.model,
        CASE WHEN count(*) FILTER (WHERE s.side = 'rollup') = 0 THEN 'missing from rollup: raw ' || max(s.measures)
             WHEN count(*) FILTER (WHERE s.side = 'raw') = 0 THEN 'rollup row without raw rows: rollup ' || max(s.measures)
@@ -30,4 +60,16 @@ SELECT s.bucket_start, s.workspace_id, s.runtime_id, s.agent_id, s.project_id, s
 FROM both_sides s
 GROUP BY s.bucket_start, s.workspace_id, s.runtime_id, s.agent_id, s.project_id, s.provider, s.model
 HAVING count(*) <> 2 OR count(DISTINCT s.measures) <> 1
-ORDER BY s.bucket_start, s.workspace_id, s.runtime_id, s.agent_id, s.project_id, s.provider, s.model
+UNION ALL
+SELECT x.bucket_start, x.workspace_id, NULL::uuid, NULL::uuid, NULL::uuid, x.provider, x.model,
+       CASE WHEN x.width = 15 THEN 'per-workspace rollup, 15 minutes: ' ELSE 'per-workspace rollup, hourly: ' END ||
+       CASE WHEN count(*) FILTER (WHERE x.side = 'stored') = 0 THEN 'missing: expected ' || max(x.measures)
+            WHEN count(*) FILTER (WHERE x.side = 'expected') = 0 THEN 'row without rollup rows: stored ' || max(x.measures)
+            ELSE 'measures differ: stored ' || max(x.measures) FILTER (WHERE x.side = 'stored')
+                 || ', expected ' || max(x.measures) FILTER (WHERE x.side = 'expected')
+       END
+FROM ws_sides x
+GROUP BY x.width, x.bucket_start, x.workspace_id, x.provider, x.model
+HAVING count(*) <> 2 OR count(DISTINCT x.measures) <> 1
+) v (bucket_start, workspace_id, runtime_id, agent_id, project_id, provider, model, issue)
+ORDER BY v.bucket_start, v.workspace_id, v.runtime_id, v.agent_id, v.project_id, v.provider, v.model, v.issue

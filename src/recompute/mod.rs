@@ -7,6 +7,9 @@ use crate::binding::{Binding, BUCKET_LIMIT, BUCKET_SECONDS};
 use crate::errors::SpiExt;
 use pgrx::prelude::*;
 
+mod narrow;
+pub use narrow::installed as per_workspace_installed;
+
 const AGGREGATE: &str = include_str!("aggregate.sql");
 const REPLACE: &str = include_str!("replace.sql");
 const DISCOVER: &str = include_str!("discover.sql");
@@ -48,7 +51,10 @@ pub fn buckets(binding: &Binding, starts: &[TimestampWithTimeZone]) -> Outcome {
                                AND x.created_at < b.bucket_start + '{BUCKET_SECONDS} seconds'::interval \
                              OFFSET 0) u"
     );
-    replace(binding, &rows, "r.bucket_start = ANY ($1::timestamptz[])", &[starts.to_vec().into()])
+    let outcome = replace(binding, &rows, "r.bucket_start = ANY ($1::timestamptz[])", &[starts.to_vec().into()]);
+    // its rows are not counted: tick() returns the rollup rows it wrote (SPEC §8)
+    narrow::buckets(starts);
+    outcome
 }
 
 /// Refresh the variant list for the tasks with rows in these buckets (see the
@@ -76,12 +82,14 @@ pub fn rebuild_variants(binding: &Binding) {
 
 /// Rebuild every bucket in [from, to); both bounds must be bucket-aligned.
 pub fn range(binding: &Binding, from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> Outcome {
-    replace(
+    let outcome = replace(
         binding,
         "(SELECT * FROM @usage@ WHERE created_at >= $1 AND created_at < $2) u",
         "r.bucket_start >= $1 AND r.bucket_start < $2",
         &[from.into(), to.into()],
-    )
+    );
+    narrow::range(from, to);
+    outcome
 }
 
 /// Buckets of usage rows stamped (updated_at, else created_at) in [from, to).

@@ -17,13 +17,13 @@ use pgrx::prelude::*;
 
 /// How the current user reads reports: 'owner' (no policy applies: the rollup with
 /// the extension owner's rights), 'raw' (a policy applies on a source table),
-/// 'rollup' (a policy applies on the rollup only).
+/// 'rollup' (a policy applies on the rollup or the per-workspace rollup only).
 #[pg_extern(stable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
 fn _read_mode() -> &'static str {
     if bound_relations().into_iter().any(|oid| rls_applies(oid, pg_sys::InvalidOid)) {
         "raw"
-    } else if rls_applies(rollup_oid(), pg_sys::InvalidOid) {
+    } else if rollup_oids().into_iter().any(|oid| rls_applies(oid, pg_sys::InvalidOid)) {
         "rollup"
     } else {
         "owner"
@@ -38,7 +38,7 @@ fn _read_mode() -> &'static str {
 fn _check_report_access(report: &str) {
     require_execute(report);
     let role = session_role();
-    if bound_relations().into_iter().chain(std::iter::once(rollup_oid())).any(|oid| rls_applies(oid, role)) {
+    if bound_relations().into_iter().chain(rollup_oids()).any(|oid| rls_applies(oid, role)) {
         let name: Option<String> = Spi::get_one_with_args("SELECT pg_catalog.pg_get_userbyid($1)::text", &[role.into()])
             .or_raise("name the role");
         Error::NoExecute {
@@ -57,8 +57,11 @@ fn bound_relations() -> Vec<pg_sys::Oid> {
         .unwrap_or_default()
 }
 
-fn rollup_oid() -> pg_sys::Oid {
-    Spi::get_one::<pg_sys::Oid>("SELECT 'usage_rollup.rollup'::pg_catalog.regclass::pg_catalog.oid")
-        .or_raise("find the rollup")
-        .expect("the rollup table exists while the extension does")
+/// The rollup and the per-workspace rollup: the tables reports read besides the sources.
+fn rollup_oids() -> Vec<pg_sys::Oid> {
+    Spi::get_one::<Vec<pg_sys::Oid>>(
+        "SELECT ARRAY['usage_rollup.rollup'::pg_catalog.regclass, 'usage_rollup.rollup_ws'::pg_catalog.regclass]::pg_catalog.oid[]",
+    )
+    .or_raise("find the rollup")
+    .unwrap_or_default()
 }

@@ -11,9 +11,11 @@ use crate::tz;
 use pgrx::datum::Date;
 use pgrx::prelude::*;
 
-pgrx::extension_sql_file!("reports.sql", name = "reports_sql", requires = [_report_window, _usage_report_sql, _issue_usage_sql, _task_report_sql, access::_read_mode, access::_check_report_access, "tick_sql"]);
+pgrx::extension_sql_file!("reports.sql", name = "reports_sql", requires = [_report_window, _usage_report_sql, _usage_query_sql, _issue_usage_sql, _task_report_sql, access::_read_mode, access::_check_report_access, "tick_sql"]);
 
 const USAGE: &str = include_str!("usage.sql");
+const CELLS_FULL: &str = include_str!("cells_full.sql");
+const CELLS_WS: &str = include_str!("cells_ws.sql");
 const RAW_USAGE: &str = include_str!("raw_usage.sql");
 const ISSUE_USAGE: &str = include_str!("issue_usage.sql");
 const RUNS: &str = include_str!("runs.sql");
@@ -140,12 +142,52 @@ fn _usage_report_sql(grouping: &str, exact_raw: bool) -> String {
     } else {
         binding.render(
             &USAGE
+                .replace("@rollup_cells@", CELLS_FULL)
                 .replace("@local_group@", local_group)
                 .replace("@group@", group)
-                .replace("@key@", key)
-                .replace("@rollup_source@", "usage_rollup.rollup"),
+                .replace("@key@", key),
         )
     }
+}
+
+/// The usage report query to run: from the raw rows alone (`exact_raw`), from the
+/// per-workspace rollup when no agent, project or runtime filter is set and the
+/// grouping allows, else from the rollup. Parameters as in usage.sql.
+#[pg_extern(stable, parallel_safe)]
+#[search_path(pg_catalog, pg_temp)]
+fn _usage_query_sql(group_by: &str, exact_raw: bool, unfiltered: bool) -> String {
+    if !exact_raw && unfiltered && matches!(group_by, "day" | "hour" | "none") {
+        usage_ws_sql(group_by)
+    } else {
+        _usage_report_sql(group_by, exact_raw)
+    }
+}
+
+/// The usage report query from the per-workspace rollup (usage_rollup.rollup_ws).
+fn usage_ws_sql(group_by: &str) -> String {
+    let binding = Binding::require("a usage report");
+    let (group, local_group, group_at) = match group_by {
+        "day" => ("(bucket_start AT TIME ZONE $4)::date", "l.local_ts::date", "(@x@ AT TIME ZONE $4)::date"),
+        "hour" => (
+            "extract(hour FROM bucket_start AT TIME ZONE $4)::integer",
+            "extract(hour FROM l.local_ts)::integer",
+            "extract(hour FROM @x@ AT TIME ZONE $4)",
+        ),
+        // the range's ends split hours like local midnights do
+        "none" => ("NULL::integer", "NULL::integer", "(@x@ AT TIME ZONE $4)::date"),
+        other => pgrx::error!("usage_rollup: no per-workspace usage report is grouped by \"{other}\""),
+    };
+    let mut cells = CELLS_WS.to_string();
+    for x in ["h", "h + '00:15:00'::interval", "h + '00:30:00'::interval", "h + '00:45:00'::interval"] {
+        cells = cells.replace(&format!("@group_at({x})@"), &group_at.replace("@x@", &format!("({x})")));
+    }
+    binding.render(
+        &USAGE
+            .replace("@rollup_cells@", &cells)
+            .replace("@local_group@", local_group)
+            .replace("@group@", group)
+            .replace("@key@", "NULL::uuid"),
+    )
 }
 
 /// The issue_usage() query ($1 = issue id), after checking the argument.

@@ -34,7 +34,8 @@ BEGIN
         || CASE group_by WHEN 'day' THEN 'q.g, NULL::uuid, NULL::integer' WHEN 'hour' THEN 'NULL::date, NULL::uuid, q.g'
                          WHEN 'none' THEN 'NULL::date, NULL::uuid, NULL::integer' ELSE 'NULL::date, q.g, NULL::integer' END
         || ', q.provider, q.model, q.input_tokens, q.output_tokens, q.cache_read_tokens, q.cache_write_tokens, q.cost_usd_ticks, q.uncosted_input_tokens, q.uncosted_output_tokens, q.uncosted_cache_read_tokens, q.uncosted_cache_write_tokens, q.task_count FROM ('
-        || usage_rollup._usage_report_sql(group_by, NOT w.aligned OR mode = 'raw') || ') q'
+        || usage_rollup._usage_query_sql(group_by, NOT w.aligned OR mode = 'raw',
+                                         project_id IS NULL AND runtime_id IS NULL AND agent_id IS NULL) || ') q'
         USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, agent_id, w.range_start, w.range_end;
 END
 $$;
@@ -262,7 +263,8 @@ BEGIN
                     coalesce(sum(q.uncosted_output_tokens), 0)::bigint AS uncosted_output_tokens,
                     coalesce(sum(q.uncosted_cache_read_tokens), 0)::bigint AS uncosted_cache_read_tokens,
                     coalesce(sum(q.uncosted_cache_write_tokens), 0)::bigint AS uncosted_cache_write_tokens
-             FROM (' || usage_rollup._usage_report_sql('none', NOT w.aligned OR mode = 'raw') || ') q'
+             FROM (' || usage_rollup._usage_query_sql('none', NOT w.aligned OR mode = 'raw',
+                                                      project_id IS NULL AND runtime_id IS NULL AND agent_id IS NULL) || ') q'
         INTO s USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, agent_id, w.range_start, w.range_end;
     EXECUTE usage_rollup._task_report_sql('kpi_tasks', 'none')
         INTO n USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, agent_id, w.range_start, w.range_end;

@@ -29,7 +29,7 @@
 \set SHOW_CONTEXT never
 \set ECHO none
 SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS usage_rollup CASCADE;
+\ir ../fixtures/reset.sql
 CREATE EXTENSION usage_rollup;
 \ir ../fixtures/reference_schema.sql
 \ir ../fixtures/helpers.sql

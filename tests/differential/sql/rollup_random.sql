@@ -14,7 +14,7 @@
 \set SHOW_CONTEXT never
 \set ECHO none
 SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS usage_rollup CASCADE;
+\ir ../fixtures/reset.sql
 CREATE EXTENSION usage_rollup;
 \ir ../fixtures/reference_schema.sql
 \ir ../fixtures/helpers.sql
@@ -60,16 +60,27 @@ SELECT split_part(issue, ':', 1) AS verify_issue, count(*) FROM usage_rollup.ver
 SET LOCAL client_min_messages = warning;
 SELECT app.wl_check(0, 0) AS findings;
 ROLLBACK;
+-- ... and verify() checks the per-workspace rollup too (both widths)
+BEGIN;
+UPDATE usage_rollup.rollup_ws SET task_count = task_count + 1
+WHERE (width, bucket_start) IN ((15, (SELECT min(bucket_start) FROM usage_rollup.rollup_ws WHERE width = 15)),
+                                (60, (SELECT max(bucket_start) FROM usage_rollup.rollup_ws WHERE width = 60)));
+SELECT split_part(issue, ':', 1) AS verify_issue, count(*) > 0 AS found FROM usage_rollup.verify('-infinity', 'infinity') GROUP BY 1 ORDER BY 1;
+ROLLBACK;
 
 -- a full rebuild equals the incrementally maintained rollup (last seed's world)
 SELECT app.wl_check(6, -1) AS findings_before_rebuild;
 CREATE TEMP TABLE incremental AS SELECT * FROM usage_rollup.rollup;
+CREATE TEMP TABLE incremental_ws AS SELECT * FROM usage_rollup.rollup_ws;
 DELETE FROM usage_rollup.rollup;
+DELETE FROM usage_rollup.rollup_ws;
 SET client_min_messages = warning;   -- backfill's progress NOTICEs carry timings
 CALL usage_rollup.backfill();
 RESET client_min_messages;
 SELECT (SELECT count(*) FROM (TABLE incremental EXCEPT ALL TABLE usage_rollup.rollup) a)
      + (SELECT count(*) FROM (TABLE usage_rollup.rollup EXCEPT ALL TABLE incremental) b) AS rebuild_differs,
+       (SELECT count(*) FROM (TABLE incremental_ws EXCEPT ALL TABLE usage_rollup.rollup_ws) a)
+     + (SELECT count(*) FROM (TABLE usage_rollup.rollup_ws EXCEPT ALL TABLE incremental_ws) b) AS rebuild_ws_differs,
        (SELECT count(*) > 0 FROM incremental) AS nonempty,
        app.wl_check(6, -2) AS findings_after_rebuild;
 -- and ticks resume cleanly after the backfill: more random work on the same world

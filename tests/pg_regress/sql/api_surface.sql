@@ -2,7 +2,9 @@
 -- volatility, security and settings. An API change shows in this diff, and a
 -- function without a pinned search_path fails the last query.
 SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS usage_rollup CASCADE;
+\set ECHO none
+\ir ../fixtures/reset.sql
+\set ECHO all
 CREATE EXTENSION usage_rollup;
 RESET client_min_messages;
 \pset format unaligned

@@ -4,7 +4,9 @@
 \set SHOW_CONTEXT never
 SET timezone = 'UTC';
 SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS usage_rollup CASCADE;
+\set ECHO none
+\ir ../fixtures/reset.sql
+\set ECHO all
 CREATE EXTENSION usage_rollup;
 DROP SCHEMA IF EXISTS "Odd Schema" CASCADE;
 RESET client_min_messages;

@@ -4,7 +4,7 @@
 SET timezone = 'UTC';
 \set ECHO none
 SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS usage_rollup CASCADE;
+\ir ../fixtures/reset.sql
 CREATE EXTENSION usage_rollup;
 \ir ../fixtures/reference_schema.sql
 RESET client_min_messages;

@@ -21,7 +21,7 @@ CREATE ROLE regress_ur_nobody;
 ALTER SCHEMA app OWNER TO regress_ur_owner;
 SELECT format('ALTER TABLE app.%I OWNER TO regress_ur_owner', relname) FROM pg_class
 WHERE relnamespace = 'app'::regnamespace AND relkind = 'r' ORDER BY relname \gexec
-SELECT uid('w1') AS w1, uid('w2') AS w2, uid('i3') AS i3 \gset
+SELECT uid('w1') AS w1, uid('w2') AS w2, uid('i3') AS i3, uid('a1') AS a1, uid('a3') AS a3 \gset
 GRANT EXECUTE ON FUNCTION usage_rollup.attach, usage_rollup.detach, usage_rollup.tick(),
       usage_rollup.verify, usage_rollup.daily_usage, usage_rollup.kpis TO regress_ur_owner;
 GRANT EXECUTE ON PROCEDURE usage_rollup.backfill TO regress_ur_owner;
@@ -121,8 +121,11 @@ ALTER TABLE app.agent DISABLE ROW LEVEL SECURITY;
 ALTER TABLE app.agent_task_queue DISABLE ROW LEVEL SECURITY;
 ALTER TABLE app.task_usage DISABLE ROW LEVEL SECURITY;
 ALTER TABLE usage_rollup.rollup ENABLE ROW LEVEL SECURITY;
+ALTER TABLE usage_rollup.rollup_ws ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant ON usage_rollup.rollup USING (workspace_id = app.my_workspace());
-GRANT SELECT ON usage_rollup.rollup, usage_rollup.tick_state, usage_rollup.dirty_bucket, usage_rollup.variant TO regress_ur_tenant;
+CREATE POLICY tenant ON usage_rollup.rollup_ws USING (workspace_id = app.my_workspace());
+GRANT SELECT ON usage_rollup.rollup, usage_rollup.rollup_ws, usage_rollup.tick_state, usage_rollup.dirty_bucket,
+                usage_rollup.variant TO regress_ur_tenant;
 SET ROLE regress_ur_tenant;
 SET app.workspace = :'w2';
 SELECT usage_rollup._read_mode();
@@ -130,8 +133,17 @@ SELECT provider, input_tokens FROM usage_rollup.usage_summary(:'w2', '2026-03-01
 SELECT provider, input_tokens FROM usage_rollup.usage_summary(:'w1', '2026-03-01', '2026-03-02');
 RESET app.workspace;
 RESET ROLE;
+-- a filtered report reads the rollup itself, under the same policy
+SET ROLE regress_ur_tenant;
+SET app.workspace = :'w2';
+SELECT provider, input_tokens FROM usage_rollup.usage_summary(:'w2', '2026-03-01', '2026-03-02', agent_id => :'a3');
+SELECT provider, input_tokens FROM usage_rollup.usage_summary(:'w1', '2026-03-01', '2026-03-02', agent_id => :'a1');
+RESET app.workspace;
+RESET ROLE;
 DROP POLICY tenant ON usage_rollup.rollup;
+DROP POLICY tenant ON usage_rollup.rollup_ws;
 ALTER TABLE usage_rollup.rollup DISABLE ROW LEVEL SECURITY;
+ALTER TABLE usage_rollup.rollup_ws DISABLE ROW LEVEL SECURITY;
 
 SET client_min_messages = warning;
 SET ROLE regress_ur_owner;

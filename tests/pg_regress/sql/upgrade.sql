@@ -7,10 +7,7 @@
 \set ECHO none
 \ir ../fixtures/fingerprint.sql
 SET client_min_messages = warning;
-DO $$ BEGIN
-    IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'usage_rollup') THEN PERFORM usage_rollup.detach(); END IF;
-END $$;
-DROP EXTENSION IF EXISTS usage_rollup CASCADE;
+\ir ../fixtures/reset.sql
 DROP SCHEMA IF EXISTS app CASCADE;
 CREATE EXTENSION usage_rollup VERSION '0.1.0';
 \ir ../fixtures/reference_schema.sql

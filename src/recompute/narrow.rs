@@ -1,0 +1,104 @@
+//! The per-workspace rollup, usage_rollup.rollup_ws (catalog/schema.sql): refreshed
+//! from the rollup right after the rollup's buckets are recomputed, in the same
+//! transaction, first the 15-minute rows of those buckets, then the hourly rows of
+//! their hours (from all four quarters of each hour).
+
+use crate::binding::BUCKET_LIMIT;
+use crate::errors::SpiExt;
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+
+const NARROW: &str = include_str!("narrow.sql");
+const HOUR_OF_ROW: &str = "pg_catalog.date_bin('01:00:00'::interval, r.bucket_start, '2000-01-01 00:00:00+00'::timestamptz)";
+const FULL: &str = "usage_rollup.rollup";
+const QUARTERS: &str = "usage_rollup.rollup_ws";
+
+fn refresh(width: i16, source: &str, bucket: &str, source_scope: &str, scope: &str, args: &[DatumWithOid]) -> i64 {
+    let sql = NARROW
+        .replace("@width@", &width.to_string())
+        .replace("@source@", source)
+        .replace("@bucket@", bucket)
+        .replace("@source_scope@", source_scope)
+        .replace("@scope@", scope);
+    Spi::get_one_with_args::<i64>(&sql, args).or_raise("refresh the per-workspace rollup").unwrap_or(0)
+}
+
+/// Whether the table exists: a new shared library runs with the previous version's
+/// SQL objects until ALTER EXTENSION usage_rollup UPDATE, which creates the table and
+/// fills it from the rollup.
+pub fn installed() -> bool {
+    Spi::get_one::<bool>("SELECT pg_catalog.to_regclass('usage_rollup.rollup_ws') IS NOT NULL")
+        .or_raise("look up the per-workspace rollup")
+        .unwrap_or(false)
+}
+
+/// After the rollup buckets `starts` were recomputed. Returns the rows written.
+pub fn buckets(starts: &[TimestampWithTimeZone]) -> i64 {
+    if !installed() {
+        return 0;
+    }
+    let written = refresh(
+        15,
+        FULL,
+        "r.bucket_start",
+        "r.bucket_start = ANY ($1::timestamptz[])",
+        "w.bucket_start = ANY ($1::timestamptz[])",
+        &[starts.to_vec().into()],
+    );
+    let (hours, quarters): (Option<Vec<TimestampWithTimeZone>>, Option<Vec<TimestampWithTimeZone>>) =
+        Spi::get_two_with_args(
+            &format!(
+                "WITH h AS (SELECT DISTINCT pg_catalog.date_bin('01:00:00'::interval, s, '2000-01-01 00:00:00+00'::timestamptz) AS h
+                            FROM pg_catalog.unnest($1::timestamptz[]) s
+                            WHERE s > '-infinity' AND s < '{BUCKET_LIMIT}')
+                 SELECT (SELECT pg_catalog.array_agg(h) FROM h),
+                        (SELECT pg_catalog.array_agg(h.h + q * '00:15:00'::interval) FROM h, pg_catalog.generate_series(0, 3) q)"
+            ),
+            &[starts.to_vec().into()],
+        )
+        .or_raise("find the hours of the recomputed buckets");
+    let (Some(hours), Some(quarters)) = (hours, quarters) else { return written };
+    written
+        + refresh(
+            60,
+            QUARTERS,
+            HOUR_OF_ROW,
+            "r.width = 15 AND r.bucket_start = ANY ($1::timestamptz[])",
+            "w.bucket_start = ANY ($2::timestamptz[])",
+            &[quarters.into(), hours.into()],
+        )
+}
+
+/// After the rollup buckets of [from, to) (bucket edges) were recomputed.
+pub fn range(from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> i64 {
+    if !installed() {
+        return 0;
+    }
+    let written = refresh(
+        15,
+        FULL,
+        "r.bucket_start",
+        "r.bucket_start >= $1 AND r.bucket_start < $2",
+        "w.bucket_start >= $1 AND w.bucket_start < $2",
+        &[from.into(), to.into()],
+    );
+    // the hours that [from, to) touches; the last hour ends past the last timestamp
+    let (h0, h1): (Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>) = Spi::get_two_with_args(
+        "SELECT pg_catalog.date_bin('01:00:00'::interval, $1, '2000-01-01 00:00:00+00'::timestamptz),
+                CASE WHEN $2 > '294276-12-31 23:00:00+00' THEN 'infinity'::timestamptz
+                     ELSE pg_catalog.date_bin('01:00:00'::interval, $2 - '00:00:00.000001'::interval,
+                                              '2000-01-01 00:00:00+00'::timestamptz) + '01:00:00'::interval END",
+        &[from.into(), to.into()],
+    )
+    .or_raise("find the hours of the recomputed range");
+    let (Some(h0), Some(h1)) = (h0, h1) else { return written };
+    written
+        + refresh(
+            60,
+            QUARTERS,
+            HOUR_OF_ROW,
+            "r.width = 15 AND r.bucket_start >= $1 AND r.bucket_start < $2",
+            "w.bucket_start >= $1 AND w.bucket_start < $2",
+            &[h0.into(), h1.into()],
+        )
+}
