@@ -392,10 +392,12 @@ COMMENT ON FUNCTION usage_rollup.kpis(workspace_id uuid, from_date date, to_date
 GRANT EXECUTE ON FUNCTION usage_rollup._backfill_plan(timestamptz, timestamptz, interval) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION usage_rollup._backfill_slice(integer, integer, timestamptz, timestamptz, interval, timestamptz, bigint) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION usage_rollup._backfill_finish(boolean, timestamptz, integer, timestamptz, bigint) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION usage_rollup._record_failure(text, timestamptz, text, text) TO PUBLIC;
 REVOKE ALL ON FUNCTION usage_rollup.tick() FROM PUBLIC;
 REVOKE ALL ON PROCEDURE usage_rollup.backfill(timestamptz, timestamptz, interval) FROM PUBLIC;
--- backfill() calls _backfill_plan/_slice/_finish with the caller's rights; they stay
--- callable and check that the session's role may execute backfill() (privileges.rs).
+-- backfill() calls _backfill_plan/_slice/_finish and, when a slice fails,
+-- _record_failure with the caller's rights; they stay callable and check that the
+-- session's role may execute backfill() (or tick()) themselves (privileges.rs).
 
 -- Reports expose every workspace's usage: none for PUBLIC. A dashboard role needs
 -- EXECUTE on the reports it reads and nothing else (the internal report functions

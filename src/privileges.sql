@@ -6,12 +6,12 @@ REVOKE ALL ON FUNCTION usage_rollup.detach() FROM PUBLIC;
 REVOKE ALL ON FUNCTION usage_rollup.schedule(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION usage_rollup.unschedule() FROM PUBLIC;
 REVOKE ALL ON FUNCTION usage_rollup._tick_locked(timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION usage_rollup._record_failure(text, timestamptz, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION usage_rollup._verify_sql(timestamptz, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION usage_rollup.tick() FROM PUBLIC;
 REVOKE ALL ON PROCEDURE usage_rollup.backfill(timestamptz, timestamptz, interval) FROM PUBLIC;
--- backfill() calls _backfill_plan/_slice/_finish with the caller's rights; they stay
--- callable and check that the session's role may execute backfill() (privileges.rs).
+-- backfill() calls _backfill_plan/_slice/_finish and, when a slice fails,
+-- _record_failure with the caller's rights; they stay callable and check that the
+-- session's role may execute backfill() (or tick()) themselves (privileges.rs).
 
 -- Reports expose every workspace's usage: none for PUBLIC. A dashboard role needs
 -- EXECUTE on the reports it reads and nothing else (the internal report functions

@@ -28,8 +28,36 @@ pub fn aggregate_sql(binding: &Binding, rows: &str) -> String {
     binding.render(&AGGREGATE.replace("@rows@", rows))
 }
 
+/// The stored measures of the rollup tables, in column order.
+const MEASURES: [&str; 11] = [
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cost_usd_ticks",
+    "uncosted_input_tokens",
+    "uncosted_output_tokens",
+    "uncosted_cache_read_tokens",
+    "uncosted_cache_write_tokens",
+    "task_count",
+    "event_count",
+];
+
+/// The ON CONFLICT tail of an upsert into a rollup table aliased `alias`: take the
+/// fresh measures, and write only rows whose measures changed (an unchanged row is
+/// not rewritten, so a recompute of a clean bucket costs no dead tuples).
+fn upsert_measures(sql: &str, alias: &str) -> String {
+    let set = MEASURES.iter().map(|m| format!("{m} = excluded.{m}")).collect::<Vec<_>>().join(", ");
+    let old = MEASURES.iter().map(|m| format!("{alias}.{m}")).collect::<Vec<_>>().join(", ");
+    let new = MEASURES.iter().map(|m| format!("excluded.{m}")).collect::<Vec<_>>().join(", ");
+    sql.replace(&format!("@upsert_measures({alias})@"), &format!("{set}\n    WHERE ({old}) IS DISTINCT FROM ({new})"))
+}
+
 fn replace(binding: &Binding, rows: &str, scope: &str, args: &[pgrx::datum::DatumWithOid]) -> Outcome {
-    let sql = binding.render(&REPLACE.replace("@aggregate@", &aggregate_sql(binding, rows)).replace("@scope@", scope));
+    let sql = binding.render(&upsert_measures(
+        &REPLACE.replace("@aggregate@", &aggregate_sql(binding, rows)).replace("@scope@", scope),
+        "r",
+    ));
     let (written, raw): (Option<i64>, Option<i64>) =
         Spi::get_two_with_args(&sql, args).or_raise("recompute rollup buckets");
     Outcome { rows_written: written.unwrap_or(0), raw_rows: raw.unwrap_or(0) }

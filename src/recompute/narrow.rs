@@ -14,7 +14,7 @@ const FULL: &str = "usage_rollup.rollup";
 const QUARTERS: &str = "usage_rollup.rollup_ws";
 
 fn refresh(width: i16, source: &str, bucket: &str, source_scope: &str, scope: &str, args: &[DatumWithOid]) -> i64 {
-    let sql = NARROW
+    let sql = super::upsert_measures(NARROW, "w")
         .replace("@width@", &width.to_string())
         .replace("@source@", source)
         .replace("@bucket@", bucket)

@@ -33,26 +33,7 @@ removed AS (
 written AS (
     INSERT INTO usage_rollup.rollup_ws AS w
     SELECT * FROM fresh
-    ON CONFLICT ON CONSTRAINT rollup_ws_key DO UPDATE SET
-        input_tokens = excluded.input_tokens,
-        output_tokens = excluded.output_tokens,
-        cache_read_tokens = excluded.cache_read_tokens,
-        cache_write_tokens = excluded.cache_write_tokens,
-        cost_usd_ticks = excluded.cost_usd_ticks,
-        uncosted_input_tokens = excluded.uncosted_input_tokens,
-        uncosted_output_tokens = excluded.uncosted_output_tokens,
-        uncosted_cache_read_tokens = excluded.uncosted_cache_read_tokens,
-        uncosted_cache_write_tokens = excluded.uncosted_cache_write_tokens,
-        task_count = excluded.task_count,
-        event_count = excluded.event_count
-    WHERE (w.input_tokens, w.output_tokens, w.cache_read_tokens, w.cache_write_tokens, w.cost_usd_ticks,
-           w.uncosted_input_tokens, w.uncosted_output_tokens, w.uncosted_cache_read_tokens,
-           w.uncosted_cache_write_tokens, w.task_count, w.event_count)
-          IS DISTINCT FROM
-          (excluded.input_tokens, excluded.output_tokens, excluded.cache_read_tokens, excluded.cache_write_tokens,
-           excluded.cost_usd_ticks, excluded.uncosted_input_tokens, excluded.uncosted_output_tokens,
-           excluded.uncosted_cache_read_tokens, excluded.uncosted_cache_write_tokens, excluded.task_count,
-           excluded.event_count)
+    ON CONFLICT ON CONSTRAINT rollup_ws_key DO UPDATE SET @upsert_measures(w)@
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM removed) + (SELECT count(*) FROM written)

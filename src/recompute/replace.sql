@@ -24,26 +24,7 @@ removed AS (
 written AS (
     INSERT INTO usage_rollup.rollup AS r
     SELECT * FROM fresh
-    ON CONFLICT ON CONSTRAINT rollup_key DO UPDATE SET
-        input_tokens = excluded.input_tokens,
-        output_tokens = excluded.output_tokens,
-        cache_read_tokens = excluded.cache_read_tokens,
-        cache_write_tokens = excluded.cache_write_tokens,
-        cost_usd_ticks = excluded.cost_usd_ticks,
-        uncosted_input_tokens = excluded.uncosted_input_tokens,
-        uncosted_output_tokens = excluded.uncosted_output_tokens,
-        uncosted_cache_read_tokens = excluded.uncosted_cache_read_tokens,
-        uncosted_cache_write_tokens = excluded.uncosted_cache_write_tokens,
-        task_count = excluded.task_count,
-        event_count = excluded.event_count
-    WHERE (r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.cost_usd_ticks,
-           r.uncosted_input_tokens, r.uncosted_output_tokens, r.uncosted_cache_read_tokens,
-           r.uncosted_cache_write_tokens, r.task_count, r.event_count)
-          IS DISTINCT FROM
-          (excluded.input_tokens, excluded.output_tokens, excluded.cache_read_tokens, excluded.cache_write_tokens,
-           excluded.cost_usd_ticks, excluded.uncosted_input_tokens, excluded.uncosted_output_tokens,
-           excluded.uncosted_cache_read_tokens, excluded.uncosted_cache_write_tokens, excluded.task_count,
-           excluded.event_count)
+    ON CONFLICT ON CONSTRAINT rollup_key DO UPDATE SET @upsert_measures(r)@
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM removed) + (SELECT count(*) FROM written) AS rows_written,

@@ -26,6 +26,10 @@ cells AS (
            r.uncosted_input_tokens, r.uncosted_output_tokens, r.uncosted_cache_read_tokens,
            r.uncosted_cache_write_tokens, r.task_count
     FROM fine_hour f
-    JOIN usage_rollup.rollup_ws r ON r.workspace_id = $1 AND r.width = 15
-                                 AND r.bucket_start >= f.h AND r.bucket_start < f.h + '01:00:00'::interval
+    -- an index range scan per fine hour (the planner cannot estimate fine_hour and
+    -- would otherwise scan every 15-minute row of the workspace once per fine hour)
+    CROSS JOIN LATERAL (SELECT * FROM usage_rollup.rollup_ws x
+                        WHERE x.workspace_id = $1 AND x.width = 15
+                          AND x.bucket_start >= f.h AND x.bucket_start < f.h + '01:00:00'::interval
+                        OFFSET 0) r
     WHERE NOT EXISTS (SELECT 1 FROM dirty d WHERE d.bucket_start = r.bucket_start)

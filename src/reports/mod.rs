@@ -14,6 +14,22 @@ use pgrx::prelude::*;
 pgrx::extension_sql_file!("reports.sql", name = "reports_sql", requires = [_report_window, _usage_report_sql, _usage_query_sql, _issue_usage_sql, _task_report_sql, access::_read_mode, access::_check_report_access, "tick_sql"]);
 
 const USAGE: &str = include_str!("usage.sql");
+
+/// usage.sql's per_bucket over the rollup's cells: sums per bucket and group key.
+const PER_BUCKET_SUM: &str = "    SELECT bucket_start, @key@ AS k, provider, model,
+           sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+           sum(cache_read_tokens) AS cache_read_tokens, sum(cache_write_tokens) AS cache_write_tokens,
+           sum(cost_usd_ticks) AS cost_usd_ticks, sum(uncosted_input_tokens) AS uncosted_input_tokens,
+           sum(uncosted_output_tokens) AS uncosted_output_tokens,
+           sum(uncosted_cache_read_tokens) AS uncosted_cache_read_tokens,
+           sum(uncosted_cache_write_tokens) AS uncosted_cache_write_tokens, sum(task_count) AS task_count
+    FROM cells
+    GROUP BY 1, 2, 3, 4";
+/// ... and over the per-workspace rollup's cells, which are per bucket already.
+const PER_BUCKET_AS_IS: &str = "    SELECT bucket_start, NULL::uuid AS k, provider, model, input_tokens, output_tokens,
+           cache_read_tokens, cache_write_tokens, cost_usd_ticks, uncosted_input_tokens, uncosted_output_tokens,
+           uncosted_cache_read_tokens, uncosted_cache_write_tokens, task_count
+    FROM cells";
 const CELLS_FULL: &str = include_str!("cells_full.sql");
 const CELLS_WS: &str = include_str!("cells_ws.sql");
 const RAW_USAGE: &str = include_str!("raw_usage.sql");
@@ -143,6 +159,9 @@ fn _usage_report_sql(grouping: &str, exact_raw: bool) -> String {
         binding.render(
             &USAGE
                 .replace("@rollup_cells@", CELLS_FULL)
+                .replace("@per_bucket@", PER_BUCKET_SUM)
+                .replace("@raw_key_columns@", "agent_id, project_id, runtime_id")
+                .replace("@raw_group_by@", "bucket_start, workspace_id, runtime_id, agent_id, project_id, provider, model")
                 .replace("@local_group@", local_group)
                 .replace("@group@", group)
                 .replace("@key@", key),
@@ -184,6 +203,9 @@ fn usage_ws_sql(group_by: &str) -> String {
     binding.render(
         &USAGE
             .replace("@rollup_cells@", &cells)
+            .replace("@per_bucket@", PER_BUCKET_AS_IS)
+            .replace("@raw_key_columns@", "NULL::uuid, NULL::uuid, NULL::uuid")
+            .replace("@raw_group_by@", "bucket_start, provider, model")
             .replace("@local_group@", local_group)
             .replace("@group@", group)
             .replace("@key@", "NULL::uuid"),

@@ -36,7 +36,7 @@ raw AS MATERIALIZED (
 ),
 @rollup_cells@
     UNION ALL
-    SELECT bucket_start, agent_id, project_id, runtime_id, provider, model,
+    SELECT bucket_start, @raw_key_columns@, provider, model,
            sum(input_tokens)::bigint, sum(output_tokens)::bigint, sum(cache_read_tokens)::bigint,
            sum(cache_write_tokens)::bigint, coalesce(sum(cost), 0)::bigint,
            coalesce(sum(input_tokens) FILTER (WHERE cost IS NULL), 0)::bigint,
@@ -45,7 +45,7 @@ raw AS MATERIALIZED (
            coalesce(sum(cache_write_tokens) FILTER (WHERE cost IS NULL), 0)::bigint,
            count(DISTINCT task_id)
     FROM raw
-    GROUP BY bucket_start, workspace_id, runtime_id, agent_id, project_id, provider, model
+    GROUP BY @raw_group_by@
 ),
 -- Exact task counts: a bucket's task_count is exact, and across buckets a task is
 -- counted once per bucket holding one of its rows of the group's (provider, model).
@@ -83,16 +83,9 @@ excess AS (
 ),
 -- Sum per bucket first, then convert each distinct bucket to local time once: the
 -- conversion costs more than the sums, and a 90-day range has at most 8,640 buckets.
-per_bucket AS (
-    SELECT bucket_start, @key@ AS k, provider, model,
-           sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
-           sum(cache_read_tokens) AS cache_read_tokens, sum(cache_write_tokens) AS cache_write_tokens,
-           sum(cost_usd_ticks) AS cost_usd_ticks, sum(uncosted_input_tokens) AS uncosted_input_tokens,
-           sum(uncosted_output_tokens) AS uncosted_output_tokens,
-           sum(uncosted_cache_read_tokens) AS uncosted_cache_read_tokens,
-           sum(uncosted_cache_write_tokens) AS uncosted_cache_write_tokens, sum(task_count) AS task_count
-    FROM cells
-    GROUP BY 1, 2, 3, 4
+-- (The per-workspace path has one cell per bucket, provider and model already.)
+per_bucket AS MATERIALIZED (
+@per_bucket@
 ),
 local_bucket AS (
     SELECT b.bucket_start, b.bucket_start AT TIME ZONE $4 AS local_ts

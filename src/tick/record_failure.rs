@@ -20,6 +20,12 @@ const FIELD_SEP: char = '\u{1}';
 #[pg_extern(volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn _record_failure(kind: &str, started_at: TimestampWithTimeZone, sqlstate: &str, message: &str) -> bool {
+    // backfill() calls it with the caller's rights: callable by PUBLIC, for the
+    // roles that may run what failed
+    match kind {
+        "tick" | "backfill" => crate::privileges::require_execute(kind),
+        other => pgrx::error!("usage_rollup._record_failure: unknown kind \"{other}\""),
+    }
     let epoch: String = Spi::get_one_with_args("SELECT extract(epoch FROM $1)::text", &[started_at.into()])
         .or_raise("format the failure time")
         .unwrap_or_default();

@@ -44,7 +44,11 @@ SELECT count(*) AS drift FROM usage_rollup.verify('-infinity', 'infinity');
 SELECT provider, model, input_tokens, task_count FROM usage_rollup.daily_usage(uid('w1'), '2026-03-01', '2026-03-02', tz => 'Asia/Kolkata');
 -- the owner was granted no report of runs: not PUBLIC
 SELECT * FROM usage_rollup.daily_runs(uid('w1'), '2026-03-01', '2026-03-02');
+-- a failing backfill slice is recorded with the caller's rights (backfill() calls
+-- _record_failure as the caller, who was granted backfill() only)
+SELECT usage_rollup._record_failure('backfill', now(), '57014', 'canceled by the privileges test') AS recorded;
 RESET ROLE;
+SELECT last_error, failing FROM usage_rollup.status;
 
 -- a role that owns nothing cannot attach or detach even with EXECUTE on them
 GRANT EXECUTE ON FUNCTION usage_rollup.attach, usage_rollup.detach TO regress_ur_nobody;
@@ -75,6 +79,7 @@ SELECT count(*) FROM app.task_usage;
 SELECT count(*) FROM usage_rollup._usage_report_as_owner('usage_by_agent', 'agent', :'w1', '2026-03-01', '2026-03-02', NULL, NULL, NULL, NULL, NULL);
 SELECT count(*) FROM usage_rollup._usage_report_as_owner('daily_usage', 'day', :'w1', '2026-03-01', '2026-03-02', NULL, NULL, NULL, NULL, NULL);
 SELECT * FROM usage_rollup._backfill_plan(NULL, NULL, '1 day');
+SELECT usage_rollup._record_failure('tick', now(), '57014', 'a reader cannot write the failure record');
 -- with the caller's rights, it reads what the caller may read: not the sources
 \set VERBOSITY terse
 SELECT count(*) FROM usage_rollup._usage_report('daily_usage', 'day', :'w1', '2026-03-01', '2026-03-02', NULL, NULL, NULL, NULL, NULL, 'raw');
