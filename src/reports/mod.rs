@@ -16,7 +16,7 @@ pgrx::extension_sql_file!("reports.sql", name = "reports_sql", requires = [_repo
 const USAGE: &str = include_str!("usage.sql");
 
 /// usage.sql's per_bucket over the rollup's cells: sums per bucket and group key.
-const PER_BUCKET_SUM: &str = "    SELECT bucket_start, @key@ AS k, provider, model,
+const PER_BUCKET_SUM: &str = "    SELECT @bucket_key@ AS bucket_start, @key@ AS k, provider, model,
            sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
            sum(cache_read_tokens) AS cache_read_tokens, sum(cache_write_tokens) AS cache_write_tokens,
            sum(cost_usd_ticks) AS cost_usd_ticks, sum(uncosted_input_tokens) AS uncosted_input_tokens,
@@ -25,6 +25,15 @@ const PER_BUCKET_SUM: &str = "    SELECT bucket_start, @key@ AS k, provider, mod
            sum(uncosted_cache_write_tokens) AS uncosted_cache_write_tokens, sum(task_count) AS task_count
     FROM cells
     GROUP BY 1, 2, 3, 4";
+/// For reports grouped by a key (or nothing) only the buckets near the ends of the
+/// range need their local date: every bucket from UTC midnight of from_date + 1 to
+/// UTC midnight of to_date has a local date in the range under any offset within
+/// +-24 hours, so they are summed as one pseudo-bucket (the first of them) instead
+/// of one group per bucket (measured: 400k rollup rows of a sparse workspace became
+/// 400k groups, sorted on disk, slower than the raw rows).
+const INTERIOR_AS_ONE: &str = "CASE WHEN bucket_start >= (($2 + 1)::timestamp AT TIME ZONE 'UTC')
+                 AND bucket_start < ($3::timestamp AT TIME ZONE 'UTC')
+                THEN ($2 + 1)::timestamp AT TIME ZONE 'UTC' ELSE bucket_start END";
 /// ... and over the per-workspace rollup's cells, which are per bucket already.
 const PER_BUCKET_AS_IS: &str = "    SELECT bucket_start, NULL::uuid AS k, provider, model, input_tokens, output_tokens,
            cache_read_tokens, cache_write_tokens, cost_usd_ticks, uncosted_input_tokens, uncosted_output_tokens,
@@ -160,6 +169,7 @@ fn _usage_report_sql(grouping: &str, exact_raw: bool) -> String {
             &USAGE
                 .replace("@rollup_cells@", CELLS_FULL)
                 .replace("@per_bucket@", PER_BUCKET_SUM)
+                .replace("@bucket_key@", if matches!(grouping, "day" | "hour") { "bucket_start" } else { INTERIOR_AS_ONE })
                 .replace("@raw_key_columns@", "agent_id, project_id, runtime_id")
                 .replace("@raw_group_by@", "bucket_start, workspace_id, runtime_id, agent_id, project_id, provider, model")
                 .replace("@local_group@", local_group)
