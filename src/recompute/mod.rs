@@ -110,14 +110,56 @@ pub fn rebuild_variants(binding: &Binding) {
 
 /// Rebuild every bucket in [from, to); both bounds must be bucket-aligned.
 pub fn range(binding: &Binding, from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> Outcome {
-    let outcome = replace(
-        binding,
-        "(SELECT * FROM @usage@ WHERE created_at >= $1 AND created_at < $2) u",
-        "r.bucket_start >= $1 AND r.bucket_start < $2",
-        &[from.into(), to.into()],
-    );
+    let outcome = if range_is_empty(from, to) {
+        fill(binding, from, to)
+    } else {
+        replace(
+            binding,
+            "(SELECT * FROM @usage@ WHERE created_at >= $1 AND created_at < $2) u",
+            "r.bucket_start >= $1 AND r.bucket_start < $2",
+            &[from.into(), to.into()],
+        )
+    };
     narrow::range(from, to);
     outcome
+}
+
+/// Whether the rollup has no row in [from, to): the first backfill of a history.
+fn range_is_empty(from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> bool {
+    Spi::get_one_with_args::<bool>(
+        "SELECT NOT EXISTS (SELECT 1 FROM usage_rollup.rollup r WHERE r.bucket_start >= $1 AND r.bucket_start < $2)",
+        &[from.into(), to.into()],
+    )
+    .or_raise("look at the rollup")
+    .unwrap_or(false)
+}
+
+/// Rebuild into an empty range (the caller holds the rollup lock, so it stays
+/// empty): nothing to compare or delete, so the aggregate is computed by CREATE
+/// TABLE AS, which may run in parallel (a statement that also writes never does:
+/// measured 2.6 s instead of 8 s of aggregate for 1M rows), then appended.
+fn fill(binding: &Binding, from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> Outcome {
+    // a utility statement takes no parameters: the bounds go in as literals
+    let (f, t): (Option<String>, Option<String>) =
+        Spi::get_two_with_args("SELECT pg_catalog.quote_literal($1), pg_catalog.quote_literal($2)", &[from.into(), to.into()])
+            .or_raise("quote the range");
+    let rows = format!(
+        "(SELECT * FROM @usage@ WHERE created_at >= {}::timestamptz AND created_at < {}::timestamptz) u",
+        f.unwrap_or_default(),
+        t.unwrap_or_default()
+    );
+    Spi::run(&format!(
+        "CREATE TEMPORARY TABLE usage_rollup_fill ON COMMIT DROP AS {}",
+        aggregate_sql(binding, &rows)
+    ))
+    .or_raise("aggregate the range");
+    let (written, raw): (Option<i64>, Option<i64>) = Spi::get_two(
+        "WITH written AS (INSERT INTO usage_rollup.rollup SELECT * FROM pg_temp.usage_rollup_fill RETURNING 1)
+         SELECT (SELECT count(*) FROM written), (SELECT coalesce(sum(event_count), 0)::bigint FROM pg_temp.usage_rollup_fill)",
+    )
+    .or_raise("fill the rollup");
+    Spi::run("DROP TABLE pg_temp.usage_rollup_fill").or_raise("fill the rollup");
+    Outcome { rows_written: written.unwrap_or(0), raw_rows: raw.unwrap_or(0) }
 }
 
 /// Buckets of usage rows stamped (updated_at, else created_at) in [from, to).

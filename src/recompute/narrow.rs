@@ -9,12 +9,25 @@ use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 
 const NARROW: &str = include_str!("narrow.sql");
+const FRESH: &str = include_str!("narrow_fresh.sql");
 const HOUR_OF_ROW: &str = "pg_catalog.date_bin('01:00:00'::interval, r.bucket_start, '2000-01-01 00:00:00+00'::timestamptz)";
 const FULL: &str = "usage_rollup.rollup";
 const QUARTERS: &str = "usage_rollup.rollup_ws";
 
 fn refresh(width: i16, source: &str, bucket: &str, source_scope: &str, scope: &str, args: &[DatumWithOid]) -> i64 {
-    let sql = super::upsert_measures(NARROW, "w")
+    let empty = Spi::get_one_with_args::<bool>(
+        &format!("SELECT NOT EXISTS (SELECT 1 FROM usage_rollup.rollup_ws w WHERE w.width = {width} AND {scope})"),
+        args,
+    )
+    .or_raise("look at the per-workspace rollup")
+    .unwrap_or(false);
+    // the first backfill: nothing to compare or delete, append the fresh rows
+    let template = if empty {
+        format!("WITH written AS (INSERT INTO usage_rollup.rollup_ws {FRESH} RETURNING 1) SELECT count(*) FROM written")
+    } else {
+        super::upsert_measures(NARROW, "w").replace("@fresh@", FRESH)
+    };
+    let sql = template
         .replace("@width@", &width.to_string())
         .replace("@source@", source)
         .replace("@bucket@", bucket)
