@@ -16,6 +16,22 @@ pub const BUCKET_SECONDS: i64 = 900;
 /// row used to fail every tick until its bucket was removed from the queue by hand.
 pub const BUCKET_LIMIT: &str = "294276-12-31 23:45:00+00";
 
+/// The UTC hour holding the instant `ts` (an SQL expression): the buckets of the
+/// hourly rows of usage_rollup.rollup_ws.
+pub fn hour_of(ts: &str) -> String {
+    format!("pg_catalog.date_bin('01:00:00'::interval, {ts}, '2000-01-01 00:00:00+00'::timestamptz)")
+}
+
+/// The end of the last UTC hour that a range ending (exclusive) at `end` touches;
+/// 'infinity' for the last hour, whose end is past PostgreSQL's last timestamp.
+pub fn hour_end(end: &str) -> String {
+    format!(
+        "CASE WHEN {end} > '294276-12-31 23:00:00+00' THEN 'infinity'::timestamptz \
+              ELSE {} + '01:00:00'::interval END",
+        hour_of(&format!("({end}) - '00:00:00.000001'::interval"))
+    )
+}
+
 /// The bucket of a usage row, inlined into set-based SQL (a function call with a
 /// pinned search_path cannot be inlined and costs a GUC save/restore per row).
 const BUCKET_EXPR: &str =

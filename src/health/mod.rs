@@ -1,7 +1,7 @@
 //! Health (SPEC §3): status view, lag_seconds() and verify() live in health.sql;
 //! this renders verify()'s query against the binding and checks its arguments.
 
-use crate::binding::{Binding, BUCKET_LIMIT, BUCKET_SECONDS};
+use crate::binding::{hour_end, hour_of, Binding, BUCKET_LIMIT, BUCKET_SECONDS};
 use crate::errors::Error;
 use crate::recompute;
 use pgrx::prelude::*;
@@ -29,15 +29,10 @@ fn _verify_sql(from_ts: Option<TimestampWithTimeZone>, to_ts: Option<TimestampWi
               ELSE least($2, '{BUCKET_LIMIT}') END"
     );
     let rows = format!("(SELECT * FROM @usage@ WHERE created_at >= usage_rollup.bucket_of($1) AND created_at < {to_end}) u");
-    let from_hour = "pg_catalog.date_bin('01:00:00'::interval, usage_rollup.bucket_of($1), '2000-01-01 00:00:00+00'::timestamptz)";
-    let to_hour = format!(
-        "(SELECT CASE WHEN e > '294276-12-31 23:00:00+00' THEN 'infinity'::timestamptz \
-                      ELSE pg_catalog.date_bin('01:00:00'::interval, e - '00:00:00.000001'::interval, \
-                                               '2000-01-01 00:00:00+00'::timestamptz) + '01:00:00'::interval END \
-          FROM (SELECT {to_end} AS e) t)"
-    );
+    let from_hour = hour_of("usage_rollup.bucket_of($1)");
+    let to_hour = hour_end(&to_end);
     VERIFY.replace("@to_hour@", &to_hour)
-        .replace("@from_hour@", from_hour)
+        .replace("@from_hour@", &from_hour)
         .replace("@to_end@", &to_end)
         .replace("@aggregate@", &recompute::aggregate_sql(&binding, &rows))
 }

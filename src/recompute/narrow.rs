@@ -3,14 +3,13 @@
 //! transaction, first the 15-minute rows of those buckets, then the hourly rows of
 //! their hours (from all four quarters of each hour).
 
-use crate::binding::BUCKET_LIMIT;
+use crate::binding::{hour_end, hour_of, BUCKET_LIMIT};
 use crate::errors::SpiExt;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 
 const NARROW: &str = include_str!("narrow.sql");
 const FRESH: &str = include_str!("narrow_fresh.sql");
-const HOUR_OF_ROW: &str = "pg_catalog.date_bin('01:00:00'::interval, r.bucket_start, '2000-01-01 00:00:00+00'::timestamptz)";
 const FULL: &str = "usage_rollup.rollup";
 const QUARTERS: &str = "usage_rollup.rollup_ws";
 
@@ -61,11 +60,12 @@ pub fn buckets(starts: &[TimestampWithTimeZone]) -> i64 {
     let (hours, quarters): (Option<Vec<TimestampWithTimeZone>>, Option<Vec<TimestampWithTimeZone>>) =
         Spi::get_two_with_args(
             &format!(
-                "WITH h AS (SELECT DISTINCT pg_catalog.date_bin('01:00:00'::interval, s, '2000-01-01 00:00:00+00'::timestamptz) AS h
+                "WITH h AS (SELECT DISTINCT {} AS h
                             FROM pg_catalog.unnest($1::timestamptz[]) s
                             WHERE s > '-infinity' AND s < '{BUCKET_LIMIT}')
                  SELECT (SELECT pg_catalog.array_agg(h) FROM h),
-                        (SELECT pg_catalog.array_agg(h.h + q * '00:15:00'::interval) FROM h, pg_catalog.generate_series(0, 3) q)"
+                        (SELECT pg_catalog.array_agg(h.h + q * '00:15:00'::interval) FROM h, pg_catalog.generate_series(0, 3) q)",
+                hour_of("s")
             ),
             &[starts.to_vec().into()],
         )
@@ -75,7 +75,7 @@ pub fn buckets(starts: &[TimestampWithTimeZone]) -> i64 {
         + refresh(
             60,
             QUARTERS,
-            HOUR_OF_ROW,
+            &hour_of("r.bucket_start"),
             "r.width = 15 AND r.bucket_start = ANY ($1::timestamptz[])",
             "w.bucket_start = ANY ($2::timestamptz[])",
             &[quarters.into(), hours.into()],
@@ -97,10 +97,7 @@ pub fn range(from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> i64 {
     );
     // the hours that [from, to) touches; the last hour ends past the last timestamp
     let (h0, h1): (Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>) = Spi::get_two_with_args(
-        "SELECT pg_catalog.date_bin('01:00:00'::interval, $1, '2000-01-01 00:00:00+00'::timestamptz),
-                CASE WHEN $2 > '294276-12-31 23:00:00+00' THEN 'infinity'::timestamptz
-                     ELSE pg_catalog.date_bin('01:00:00'::interval, $2 - '00:00:00.000001'::interval,
-                                              '2000-01-01 00:00:00+00'::timestamptz) + '01:00:00'::interval END",
+        &format!("SELECT {}, {}", hour_of("$1"), hour_end("$2")),
         &[from.into(), to.into()],
     )
     .or_raise("find the hours of the recomputed range");
@@ -109,7 +106,7 @@ pub fn range(from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> i64 {
         + refresh(
             60,
             QUARTERS,
-            HOUR_OF_ROW,
+            &hour_of("r.bucket_start"),
             "r.width = 15 AND r.bucket_start >= $1 AND r.bucket_start < $2",
             "w.bucket_start >= $1 AND w.bucket_start < $2",
             &[h0.into(), h1.into()],
