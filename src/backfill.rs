@@ -6,7 +6,7 @@ use crate::binding::{Binding, BUCKET_LIMIT, BUCKET_SECONDS};
 use crate::errors::{Error, SpiExt};
 use crate::privileges::require_execute;
 use crate::recompute;
-use crate::tick::{require_read_committed, safe_upper_bound, LOCK_ROLLUP};
+use crate::tick::{self, require_read_committed, safe_upper_bound, LOCK_ROLLUP};
 use pgrx::pg_sys::errcodes::PgSqlErrorCode;
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
@@ -175,7 +175,7 @@ fn _backfill_slice(
     let (from, to) = (from.unwrap_or(range_from), to.unwrap_or(range_to));
     let slice_started: TimestampWithTimeZone =
         Spi::get_one("SELECT pg_catalog.clock_timestamp()").or_raise("read the clock").unwrap_or(started_at);
-    let outcome = recompute::range(&binding, from, to);
+    let outcome = recompute::range(&binding, from, to, tick::watermark_for_rebuild());
     let total = rows_so_far + outcome.raw_rows;
     // The facts go in the message, the timings in the DETAIL, so that psql's
     // VERBOSITY terse (and pg_regress) shows a stable line.
@@ -219,23 +219,18 @@ fn progress(message: Option<String>, detail: Option<String>) {
     report.report(PgLogLevel::NOTICE);
 }
 
-/// After a whole-history backfill every row stamped before `bound` is in the
-/// rollup, so the watermark can move there: ticks resume without re-reading the
-/// history. A partial backfill leaves the watermark alone.
+/// After the last slice. The watermark stays where it is: the slices read the rows
+/// stamped before it, and the ticks add every later one (moving it to the plan's
+/// bound would skip rows stamped in between: see recompute::INCLUDED).
 #[pg_extern(volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn _backfill_finish(full_history: bool, bound: TimestampWithTimeZone, slices: i32, started_at: TimestampWithTimeZone, rows: i64) {
     require_execute("backfill");
+    // kept in the signature for the SQL of earlier versions, which passes them
+    let _ = (full_history, bound);
     let binding = Binding::require("backfill()");
     Spi::run_with_args("SELECT pg_catalog.pg_advisory_xact_lock($1, $2)", &[LOCK_CLASS.into(), LOCK_ROLLUP.into()])
         .or_raise("lock the rollup");
-    if full_history {
-        Spi::run_with_args(
-            "UPDATE usage_rollup.tick_state SET watermark = greatest(coalesce(watermark, $1), $1) WHERE id = 1",
-            &[bound.into()],
-        )
-        .or_raise("advance the watermark");
-    }
     // slices only see their own rows, and a provider in two letter cases may span
     // slices: the variant list is rebuilt from the whole usage table
     recompute::rebuild_variants(&binding);
@@ -246,10 +241,10 @@ fn _backfill_finish(full_history: bool, bound: TimestampWithTimeZone, slices: i3
     }
     let (summary, timing): (Option<String>, Option<String>) = Spi::get_two_with_args(
         "SELECT format('backfill finished: %s slice(s), %s usage rows', $1, $2),
-                format('Took %s; the watermark is %s%s.', date_trunc('millisecond', clock_timestamp() - $3),
-                       (SELECT watermark FROM usage_rollup.tick_state WHERE id = 1),
-                       CASE WHEN $4 THEN ', where ticks resume' ELSE ' (unchanged by a partial backfill)' END)",
-        &[slices.into(), rows.into(), started_at.into(), full_history.into()],
+                format('Took %s; rows stamped from %s on reach the rollup with the next ticks.',
+                       date_trunc('millisecond', clock_timestamp() - $3),
+                       (SELECT watermark FROM usage_rollup.tick_state WHERE id = 1))",
+        &[slices.into(), rows.into(), started_at.into()],
     )
     .or_raise("summarise the backfill");
     progress(summary, timing);

@@ -131,7 +131,11 @@ CREATE TABLE usage_rollup.tick_state (
     last_duration_ms     double precision,
     last_error           text,
     last_error_sqlstate  text,
-    last_error_at        timestamptz
+    last_error_at        timestamptz,
+    -- the furthest watermark a tick has reached. Below it the rollup may hold rows
+    -- stamped after the watermark (which someone moved back by hand), so a tick
+    -- appends new rows only from there on (see recompute/append.sql)
+    high_watermark       timestamptz
 );
 COMMENT ON TABLE usage_rollup.tick_state IS
     'Watermark of the rollup and the outcome of the last tick (one row).';

@@ -10,8 +10,19 @@ pgrx::extension_sql_file!("triggers.sql", name = "invalidate_triggers", requires
 
 /// Trigger names per table. Named usage_rollup_<role>_<event> so that `\d task_usage`
 /// shows who owns them.
-const USAGE_TRIGGERS: &[&str] =
-    &["usage_rollup_usage_delete", "usage_rollup_usage_insert", "usage_rollup_usage_update", "usage_rollup_usage_truncate"];
+const USAGE_TRIGGERS: &[&str] = &[
+    "usage_rollup_usage_delete",
+    "usage_rollup_usage_insert",
+    "usage_rollup_usage_update",
+    CORRECTION_TRIGGER,
+    "usage_rollup_usage_truncate",
+];
+
+/// The usage trigger that queues corrected rows (triggers.sql). A tick appends new
+/// rows to the rollup instead of recomputing their buckets only while it is in
+/// place: a shared library newer than the installed SQL runs without it until
+/// ALTER EXTENSION usage_rollup UPDATE installs it.
+pub const CORRECTION_TRIGGER: &str = "usage_rollup_usage_correct";
 const TASKS_TRIGGERS: &[&str] = &["usage_rollup_tasks_delete", "usage_rollup_tasks_update", "usage_rollup_tasks_truncate"];
 const AGENTS_TRIGGERS: &[&str] =
     &["usage_rollup_agents_delete", "usage_rollup_agents_update", "usage_rollup_agents_truncate"];
@@ -105,6 +116,32 @@ pub fn install(usage: pg_sys::Oid, tasks: pg_sys::Oid, agents: pg_sys::Oid, issu
     for statement in &statements {
         Spi::run(statement).or_raise("install an invalidation trigger");
     }
+    // the SQL of a version before 0.3.0 (under this library until ALTER EXTENSION
+    // UPDATE, which installs it) has no correction trigger function
+    let has_function: bool =
+        Spi::get_one("SELECT pg_catalog.to_regprocedure('usage_rollup._invalidate_usage_correct()') IS NOT NULL")
+            .or_raise("look up the correction trigger function")
+            .unwrap_or(false);
+    if has_function {
+        Spi::run(&format!(
+            "CREATE OR REPLACE TRIGGER {CORRECTION_TRIGGER} AFTER UPDATE ON {u} \
+             REFERENCING OLD TABLE AS usage_rollup_old FOR EACH STATEMENT \
+             EXECUTE FUNCTION usage_rollup._invalidate_usage_correct()"
+        ))
+        .or_raise("install an invalidation trigger");
+    }
+}
+
+/// Whether corrections of the usage table are queued: the correction trigger exists
+/// and is enabled (see CORRECTION_TRIGGER).
+pub fn corrections_queued(usage: &str) -> bool {
+    Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger \
+                        WHERE tgrelid = pg_catalog.to_regclass($1) AND tgname = $2 AND tgenabled <> 'D')",
+        &[usage.into(), CORRECTION_TRIGGER.into()],
+    )
+    .or_raise("look up the correction trigger")
+    .unwrap_or(false)
 }
 
 /// Drop every trigger attach() installed. Tables dropped since attach are skipped.

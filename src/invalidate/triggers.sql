@@ -47,6 +47,25 @@ BEGIN
 END
 $$;
 
+-- Usage rows updated while the rollup may already hold them: their old version was
+-- stamped before now(), so a tick may have summed it. A tick adds the rows it
+-- discovers in a bucket to the rollup instead of recomputing the bucket (SPEC §6:
+-- the cost of a tick follows the new rows, not the bucket) only when nothing in the
+-- bucket changed but new rows; a correction must therefore put its bucket in the
+-- queue, which makes the tick recompute it whole. One INSERT per statement however
+-- many rows it corrects (a repricing of a month is one statement, not a million
+-- queue rows). A row inserted and corrected in the same transaction was never seen
+-- by a tick and is skipped.
+CREATE FUNCTION usage_rollup._invalidate_usage_correct() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO usage_rollup.dirty_bucket (bucket_start)
+    SELECT DISTINCT usage_rollup.bucket_of(o.created_at) FROM usage_rollup_old o
+    WHERE o.created_at IS NOT NULL AND coalesce(o.updated_at, o.created_at) < pg_catalog.now();
+    RETURN NULL;
+END
+$$;
+
 -- The buckets of every usage row of the given tasks.
 CREATE FUNCTION usage_rollup._enqueue_tasks(p_usage oid, p_task_ids uuid[]) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -127,6 +146,7 @@ END
 $$;
 
 REVOKE ALL ON FUNCTION usage_rollup._invalidate_usage_delete(), usage_rollup._invalidate_usage_row(),
+    usage_rollup._invalidate_usage_correct(),
     usage_rollup._enqueue_tasks(oid, uuid[]), usage_rollup._invalidate_tasks_update(),
     usage_rollup._invalidate_tasks_delete(), usage_rollup._invalidate_parent_update(),
     usage_rollup._invalidate_parent_delete(), usage_rollup._invalidate_truncate() FROM PUBLIC;

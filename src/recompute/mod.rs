@@ -14,6 +14,7 @@ const AGGREGATE: &str = include_str!("aggregate.sql");
 const REPLACE: &str = include_str!("replace.sql");
 const DISCOVER: &str = include_str!("discover.sql");
 const VARIANTS: &str = include_str!("variants.sql");
+const APPEND: &str = include_str!("append.sql");
 
 /// What a recompute did: rollup rows inserted, updated or deleted, and raw usage rows read.
 #[derive(Default, Clone, Copy, Debug)]
@@ -53,6 +54,28 @@ fn upsert_measures(sql: &str, alias: &str) -> String {
     sql.replace(&format!("@upsert_measures({alias})@"), &format!("{set}\n    WHERE ({old}) IS DISTINCT FROM ({new})"))
 }
 
+/// The ON CONFLICT tail that adds a delta's measures to a rollup table's row (NULL
+/// sums stay NULL only while both sides are NULL, as sum() over the union would).
+fn add_measures(sql: &str, alias: &str) -> String {
+    let set = MEASURES
+        .iter()
+        .map(|m| {
+            format!(
+                "{m} = CASE WHEN {alias}.{m} IS NULL THEN excluded.{m} WHEN excluded.{m} IS NULL THEN {alias}.{m} \
+                 ELSE {alias}.{m} + excluded.{m} END"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    sql.replace(&format!("@add_measures({alias})@"), &set)
+}
+
+/// The rows a recompute may read: stamped (updated_at, else created_at) before the
+/// watermark of the window being closed. A row stamped later is left for the tick
+/// whose window holds its stamp, which adds it (append) or recomputes its bucket:
+/// had this recompute summed it too, the append would count it twice.
+const INCLUDED: &str = "coalesce(x.updated_at, x.created_at) < @cut@";
+
 fn replace(binding: &Binding, rows: &str, scope: &str, args: &[pgrx::datum::DatumWithOid]) -> Outcome {
     let sql = binding.render(&upsert_measures(
         &REPLACE.replace("@aggregate@", &aggregate_sql(binding, rows)).replace("@scope@", scope),
@@ -63,8 +86,9 @@ fn replace(binding: &Binding, rows: &str, scope: &str, args: &[pgrx::datum::Datu
     Outcome { rows_written: written.unwrap_or(0), raw_rows: raw.unwrap_or(0) }
 }
 
-/// Rebuild the given buckets (bucket starts, duplicates allowed).
-pub fn buckets(binding: &Binding, starts: &[TimestampWithTimeZone]) -> Outcome {
+/// Rebuild the given buckets (bucket starts, duplicates allowed) from their rows
+/// stamped before `cut`.
+pub fn buckets(binding: &Binding, starts: &[TimestampWithTimeZone], cut: TimestampWithTimeZone) -> Outcome {
     if starts.is_empty() {
         return Outcome::default();
     }
@@ -77,9 +101,12 @@ pub fn buckets(binding: &Binding, starts: &[TimestampWithTimeZone]) -> Outcome {
          CROSS JOIN LATERAL (SELECT * FROM @usage@ x \
                              WHERE x.created_at >= b.bucket_start \
                                AND x.created_at < b.bucket_start + '{BUCKET_SECONDS} seconds'::interval \
-                             OFFSET 0) u"
+                               AND {} \
+                             OFFSET 0) u",
+        INCLUDED.replace("@cut@", "$2")
     );
-    let outcome = replace(binding, &rows, "r.bucket_start = ANY ($1::timestamptz[])", &[starts.to_vec().into()]);
+    let outcome =
+        replace(binding, &rows, "r.bucket_start = ANY ($1::timestamptz[])", &[starts.to_vec().into(), cut.into()]);
     // its rows are not counted: tick() returns the rollup rows it wrote (SPEC §8)
     narrow::buckets(starts);
     outcome
@@ -91,10 +118,58 @@ pub fn variants_of_buckets(binding: &Binding, starts: &[TimestampWithTimeZone]) 
     if starts.is_empty() {
         return;
     }
+    let touched = "SELECT DISTINCT x.task_id
+    FROM (SELECT DISTINCT s AS bucket_start FROM pg_catalog.unnest($1::timestamptz[]) s
+          WHERE s > '-infinity' AND s < '@bucket_limit@') b
+    CROSS JOIN LATERAL (SELECT y.task_id FROM @usage@ y
+                        WHERE y.created_at >= b.bucket_start
+                          AND y.created_at < b.bucket_start + '@bucket_seconds@ seconds'::interval
+                        OFFSET 0) x";
+    refresh_variants(binding, touched, &[starts.to_vec().into()]);
+}
+
+/// Refresh the variant list for the tasks of the rows append() added: those stamped
+/// in [from, to) in these buckets.
+pub fn variants_of_new(binding: &Binding, starts: &[TimestampWithTimeZone], from: TimestampWithTimeZone, to: TimestampWithTimeZone) {
+    if starts.is_empty() {
+        return;
+    }
+    // the rows of append.sql's window, by the same two indexes as discover.sql
+    let touched = "SELECT u.task_id FROM @usage@ u
+    WHERE u.updated_at >= $2 AND u.updated_at < $3
+      AND u.created_at > '-infinity' AND u.created_at < '@bucket_limit@' AND @bucket@ = ANY ($1::timestamptz[])
+    UNION
+    SELECT u.task_id FROM @usage@ u
+    WHERE u.updated_at IS NULL AND u.created_at >= $2 AND u.created_at < $3
+      AND u.created_at > '-infinity' AND u.created_at < '@bucket_limit@' AND @bucket@ = ANY ($1::timestamptz[])";
+    refresh_variants(binding, touched, &[starts.to_vec().into(), from.into(), to.into()]);
+}
+
+fn refresh_variants(binding: &Binding, touched: &str, args: &[pgrx::datum::DatumWithOid]) {
     let sql = binding.render(
-        &VARIANTS.replace("@bucket_seconds@", &BUCKET_SECONDS.to_string()).replace("@bucket_limit@", BUCKET_LIMIT),
+        &VARIANTS
+            .replace("@touched@", touched)
+            .replace("@bucket_seconds@", &BUCKET_SECONDS.to_string())
+            .replace("@bucket_limit@", BUCKET_LIMIT),
     );
-    Spi::run_with_args(&sql, &[starts.to_vec().into()]).or_raise("refresh the variant list");
+    Spi::run_with_args(&sql, args).or_raise("refresh the variant list");
+}
+
+/// Add the rows stamped in [from, to) of these buckets to both rollups (append.sql:
+/// the buckets must hold no other change since the watermark `from`).
+pub fn append(binding: &Binding, starts: &[TimestampWithTimeZone], from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> Outcome {
+    if starts.is_empty() {
+        return Outcome::default();
+    }
+    let per_workspace = if narrow::installed() { narrow::append_sql("delta") } else { String::new() };
+    let sql = binding.render(&add_measures(
+        &add_measures(&APPEND.replace("@per_workspace@", &per_workspace), "r"),
+        "w",
+    ))
+    .replace("@bucket_limit@", BUCKET_LIMIT);
+    let (written, raw): (Option<i64>, Option<i64>) =
+        Spi::get_two_with_args(&sql, &[starts.to_vec().into(), from.into(), to.into()]).or_raise("append new rows to the rollup");
+    Outcome { rows_written: written.unwrap_or(0), raw_rows: raw.unwrap_or(0) }
 }
 
 /// Rebuild the whole variant list from the usage table (one pass; after backfill).
@@ -108,16 +183,20 @@ pub fn rebuild_variants(binding: &Binding) {
     Spi::run(&sql).or_raise("rebuild the variant list");
 }
 
-/// Rebuild every bucket in [from, to); both bounds must be bucket-aligned.
-pub fn range(binding: &Binding, from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> Outcome {
+/// Rebuild every bucket in [from, to) from its rows stamped before `cut`; both
+/// bounds must be bucket-aligned.
+pub fn range(binding: &Binding, from: TimestampWithTimeZone, to: TimestampWithTimeZone, cut: TimestampWithTimeZone) -> Outcome {
     let outcome = if range_is_empty(from, to) {
-        fill(binding, from, to)
+        fill(binding, from, to, cut)
     } else {
         replace(
             binding,
-            "(SELECT * FROM @usage@ WHERE created_at >= $1 AND created_at < $2) u",
+            &format!(
+                "(SELECT * FROM @usage@ x WHERE x.created_at >= $1 AND x.created_at < $2 AND {}) u",
+                INCLUDED.replace("@cut@", "$3")
+            ),
             "r.bucket_start >= $1 AND r.bucket_start < $2",
-            &[from.into(), to.into()],
+            &[from.into(), to.into(), cut.into()],
         )
     };
     narrow::range(from, to);
@@ -138,15 +217,18 @@ fn range_is_empty(from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> boo
 /// empty): nothing to compare or delete, so the aggregate is computed by CREATE
 /// TABLE AS, which may run in parallel (a statement that also writes never does:
 /// measured 2.6 s instead of 8 s of aggregate for 1M rows), then appended.
-fn fill(binding: &Binding, from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> Outcome {
+fn fill(binding: &Binding, from: TimestampWithTimeZone, to: TimestampWithTimeZone, cut: TimestampWithTimeZone) -> Outcome {
     // a utility statement takes no parameters: the bounds go in as literals
-    let (f, t): (Option<String>, Option<String>) =
-        Spi::get_two_with_args("SELECT pg_catalog.quote_literal($1), pg_catalog.quote_literal($2)", &[from.into(), to.into()])
-            .or_raise("quote the range");
+    let (f, t, c): (Option<String>, Option<String>, Option<String>) = Spi::get_three_with_args(
+        "SELECT pg_catalog.quote_literal($1), pg_catalog.quote_literal($2), pg_catalog.quote_literal($3)",
+        &[from.into(), to.into(), cut.into()],
+    )
+    .or_raise("quote the range");
     let rows = format!(
-        "(SELECT * FROM @usage@ WHERE created_at >= {}::timestamptz AND created_at < {}::timestamptz) u",
+        "(SELECT * FROM @usage@ x WHERE x.created_at >= {}::timestamptz AND x.created_at < {}::timestamptz AND {}) u",
         f.unwrap_or_default(),
-        t.unwrap_or_default()
+        t.unwrap_or_default(),
+        INCLUDED.replace("@cut@", &format!("{}::timestamptz", c.unwrap_or_default()))
     );
     Spi::run(&format!(
         "CREATE TEMPORARY TABLE usage_rollup_fill ON COMMIT DROP AS {}",

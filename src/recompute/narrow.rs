@@ -35,6 +35,26 @@ fn refresh(width: i16, source: &str, bucket: &str, source_scope: &str, scope: &s
     Spi::get_one_with_args::<i64>(&sql, args).or_raise("refresh the per-workspace rollup").unwrap_or(0)
 }
 
+/// The CTEs (each starting with a comma) that add a rollup delta `source`, a set of
+/// rows shaped like usage_rollup.rollup, to the 15-minute and hourly rows (append.sql).
+pub fn append_sql(source: &str) -> String {
+    [(15, "r.bucket_start".to_string()), (60, hour_of("r.bucket_start"))]
+        .iter()
+        .map(|(width, bucket)| {
+            format!(
+                ",\nadded_{width} AS (\n    INSERT INTO usage_rollup.rollup_ws AS w\n{}\n    \
+                 ON CONFLICT ON CONSTRAINT rollup_ws_key DO UPDATE SET @add_measures(w)@\n)",
+                FRESH
+                    .trim_end()
+                    .replace("@width@", &width.to_string())
+                    .replace("@source@", source)
+                    .replace("@bucket@", bucket)
+                    .replace("@source_scope@", "true")
+            )
+        })
+        .collect()
+}
+
 /// Whether the table exists: a new shared library runs with the previous version's
 /// SQL objects until ALTER EXTENSION usage_rollup UPDATE, which creates the table and
 /// fills it from the rollup.

@@ -1,14 +1,9 @@
--- Refresh usage_rollup.variant for the tasks that have rows in the given buckets
--- ($1): add every (task, lower(provider), model) with two or more raw rows, drop
--- entries of these tasks that no longer have them. An index probe per task.
+-- Refresh usage_rollup.variant for the tasks chosen by "touched" (those with rows in
+-- recomputed buckets, or those of the rows a tick appended): add every (task,
+-- lower(provider), model) with two or more raw rows, drop entries of these tasks
+-- that no longer have them. An index probe per task.
 WITH touched AS MATERIALIZED (
-    SELECT DISTINCT x.task_id
-    FROM (SELECT DISTINCT s AS bucket_start FROM pg_catalog.unnest($1::timestamptz[]) s
-          WHERE s > '-infinity' AND s < '@bucket_limit@') b
-    CROSS JOIN LATERAL (SELECT y.task_id FROM @usage@ y
-                        WHERE y.created_at >= b.bucket_start
-                          AND y.created_at < b.bucket_start + '@bucket_seconds@ seconds'::interval
-                        OFFSET 0) x
+    @touched@
 ),
 found AS MATERIALIZED (
     SELECT v.task_id, pg_catalog.lower(v.provider) AS provider, v.model

@@ -6,6 +6,7 @@ mod record_failure;
 
 use crate::binding::Binding;
 use crate::errors::{Error, SpiExt};
+use crate::invalidate;
 use crate::recompute;
 use crate::settings;
 use pgrx::prelude::*;
@@ -31,6 +32,27 @@ pub fn safe_upper_bound(lag_secs: i64) -> TimestampWithTimeZone {
     )
     .or_raise("compute the window bound")
     .expect("clock_timestamp() is never NULL")
+}
+
+/// The stamp before which a rebuild (backfill) reads usage rows: the watermark, as
+/// for the tick that closed it (see recompute::INCLUDED), so that every later row
+/// is left to the ticks. Without one yet it is set here to the safe bound, which is
+/// where a tick would start. Call with the rollup lock held.
+pub fn watermark_for_rebuild() -> TimestampWithTimeZone {
+    let watermark: Option<TimestampWithTimeZone> =
+        Spi::get_one("SELECT watermark FROM usage_rollup.tick_state WHERE id = 1").or_raise("read the tick state");
+    if let Some(w) = watermark {
+        return w;
+    }
+    let bound = safe_upper_bound(settings::safety_lag_secs());
+    Spi::get_one_with_args::<TimestampWithTimeZone>(
+        "INSERT INTO usage_rollup.tick_state AS s (id, watermark) VALUES (1, $1)
+         ON CONFLICT (id) DO UPDATE SET watermark = coalesce(s.watermark, excluded.watermark)
+         RETURNING s.watermark",
+        &[bound.into()],
+    )
+    .or_raise("set the watermark")
+    .unwrap_or(bound)
 }
 
 /// The next window: from the watermark to the safe bound, capped by max_window.
@@ -98,15 +120,36 @@ fn _tick_locked(started_at: TimestampWithTimeZone) -> i64 {
     let watermark: Option<TimestampWithTimeZone> =
         Spi::get_one("SELECT watermark FROM usage_rollup.tick_state WHERE id = 1 FOR UPDATE")
             .or_raise("read the tick state");
-    // attach() sets the watermark; a NULL one (state restored without it) restarts at the bound
+    // attach() sets the watermark; a NULL one (state restored without it) restarts at
+    // the bound, and nothing is known about what the rollup holds: no appending
+    let known = watermark.is_some();
     let watermark = watermark.unwrap_or_else(|| safe_upper_bound(settings::safety_lag_secs()));
     let window = next_window(watermark);
 
-    let mut dirty = claim_queue();
-    let queued = dirty.len();
-    dirty.extend(recompute::discover(&binding, window.from, window.to));
-    let outcome = recompute::buckets(&binding, &dirty);
+    let claimed = claim_queue();
+    let queued = claimed.len();
+    let discovered = recompute::discover(&binding, window.from, window.to);
+    let tracked = invalidate::corrections_queued(&binding.usage);
+    let (mut dirty, appended) = if known && tracked && beyond_high_watermark(window.from) {
+        split_discovered(claimed, discovered)
+    } else {
+        ([claimed, discovered].concat(), Vec::new())
+    };
+    let mut outcome = recompute::buckets(&binding, &dirty, window.to);
     recompute::variants_of_buckets(&binding, &dirty);
+    let added = recompute::append(&binding, &appended, window.from, window.to);
+    recompute::variants_of_new(&binding, &appended, window.from, window.to);
+    outcome.rows_written += added.rows_written;
+    outcome.raw_rows += added.raw_rows;
+    dirty.extend(appended);
+    if tracked {
+        // (the column comes with the SQL that installs the trigger)
+        Spi::run_with_args(
+            "UPDATE usage_rollup.tick_state SET high_watermark = greatest(coalesce(high_watermark, $1), $1) WHERE id = 1",
+            &[window.to.into()],
+        )
+        .or_raise("record the high watermark");
+    }
 
     Spi::run_with_args(
         "WITH s AS (
@@ -133,6 +176,41 @@ fn _tick_locked(started_at: TimestampWithTimeZone) -> i64 {
         pgrx::debug1!("usage_rollup tick drained {queued} queued bucket(s)");
     }
     outcome.rows_written
+}
+
+/// Whether the rollup holds no row stamped at or after `from`: no tick got further
+/// (a watermark moved back by hand leaves rows in the rollup that a window from
+/// there would find again). Unknown (NULL: no tick since attach) counts as no.
+fn beyond_high_watermark(from: TimestampWithTimeZone) -> bool {
+    Spi::get_one_with_args::<bool>(
+        "SELECT high_watermark <= $1 FROM usage_rollup.tick_state WHERE id = 1",
+        &[from.into()],
+    )
+    .or_raise("read the high watermark")
+    .unwrap_or(false)
+}
+
+/// Which discovered buckets get their new rows appended and which are recomputed:
+/// a bucket in the queue (claimed now, or left for a later tick by
+/// max_dirty_buckets) had a change the watermark cannot see, so it is recomputed;
+/// in any other the rows stamped in the window are all new (see append.sql).
+fn split_discovered(
+    claimed: Vec<TimestampWithTimeZone>,
+    discovered: Vec<TimestampWithTimeZone>,
+) -> (Vec<TimestampWithTimeZone>, Vec<TimestampWithTimeZone>) {
+    if discovered.is_empty() {
+        return (claimed, discovered);
+    }
+    let (recompute, append): (Option<Vec<TimestampWithTimeZone>>, Option<Vec<TimestampWithTimeZone>>) =
+        Spi::get_two_with_args(
+            "SELECT pg_catalog.array_agg(b) FILTER (WHERE queued), pg_catalog.array_agg(b) FILTER (WHERE NOT queued)
+             FROM (SELECT b, b = ANY ($2::timestamptz[])
+                             OR b IN (SELECT d.bucket_start FROM usage_rollup.dirty_bucket d) AS queued
+                   FROM (SELECT DISTINCT b FROM pg_catalog.unnest($1::timestamptz[]) b) u) s",
+            &[discovered.into(), claimed.clone().into()],
+        )
+        .or_raise("look up queued buckets");
+    ([claimed, recompute.unwrap_or_default()].concat(), append.unwrap_or_default())
 }
 
 /// Tick history older than queue_retention goes.

@@ -34,7 +34,8 @@ SELECT provider, model, input, tasks, events FROM rollup_summary WHERE model = '
 -- a correction bumps updated_at: the new counters replace the old (never added)
 UPDATE task_usage SET input_tokens = 150, updated_at = now() WHERE task_id = uid('t1') AND model = 'opus';
 SELECT usage_rollup.tick() > 0 AS wrote;
--- a correction that forgets updated_at is caught by the trigger
+-- a correction that forgets updated_at is caught by the trigger (twice: the row
+-- trigger for the missing stamp, the statement trigger for any correction)
 UPDATE task_usage SET input_tokens = 160 WHERE task_id = uid('t1') AND model = 'opus';
 SELECT count(*) AS queued FROM usage_rollup.dirty_bucket;
 SELECT usage_rollup.tick() > 0 AS wrote;

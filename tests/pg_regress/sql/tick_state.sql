@@ -31,8 +31,10 @@ SELECT usage_rollup.lag_seconds() IS NULL AS lag_null;
 -- catch-up is capped per tick (seeds #8): park the watermark 3 days back
 UPDATE usage_rollup.tick_state SET watermark = now() - interval '3 days';
 SELECT app.task('t1', 'a1', 'r1', 'i1'), app.usage('t1', 'claude', 'opus', 100, now() - interval '36 hours');
--- back-dating updated_at behind the watermark is seen by the update trigger, so the
--- row is in after the first tick; the watermark still moves one day per tick
+-- back-dating updated_at behind the watermark is seen by the update trigger, which
+-- queues the bucket; a recompute reads the rows stamped before the window's end,
+-- so the row (stamped 36 hours ago) is in after the second tick, whose window
+-- holds its stamp; the watermark moves one day per tick
 UPDATE task_usage SET updated_at = now() - interval '36 hours';
 SELECT usage_rollup.tick() AS rows;
 SELECT round(extract(epoch FROM now() - watermark) / 86400, 1) AS days_behind FROM usage_rollup.status;
