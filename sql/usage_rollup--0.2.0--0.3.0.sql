@@ -15,10 +15,11 @@
 --     row of the bucket). Buckets 0.2.0 recomputed may hold rows stamped after the
 --     watermark, which a tick would add a second time: they are queued here, and
 --     the next tick recomputes them.
---   * tick_state.high_watermark: a tick appends only from the furthest watermark
---     reached on (a watermark moved back by hand means recomputing).
---   * backfill() no longer moves the watermark (the ticks add what was stamped
---     since); no SQL change.
+--   * tick_state.high_watermark: a tick appends only from the furthest point a
+--     tick or backfill has read to (a watermark moved back by hand, or a backfill
+--     that read past it, means recomputing until the watermark gets there);
+--     tick_run.appended counts the buckets a tick appended to.
+--   * backfill() no longer moves the watermark; no SQL change.
 
 \echo Use "ALTER EXTENSION usage_rollup UPDATE" to load this file. \quit
 
@@ -35,6 +36,7 @@ REVOKE ALL ON FUNCTION usage_rollup._invalidate_usage_correct() FROM PUBLIC;
 
 -- NULL: the first tick after the update recomputes what it finds
 ALTER TABLE usage_rollup.tick_state ADD COLUMN high_watermark timestamptz;
+ALTER TABLE usage_rollup.tick_run ADD COLUMN appended bigint;
 
 DO $$
 DECLARE

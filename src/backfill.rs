@@ -175,7 +175,7 @@ fn _backfill_slice(
     let (from, to) = (from.unwrap_or(range_from), to.unwrap_or(range_to));
     let slice_started: TimestampWithTimeZone =
         Spi::get_one("SELECT pg_catalog.clock_timestamp()").or_raise("read the clock").unwrap_or(started_at);
-    let outcome = recompute::range(&binding, from, to, tick::watermark_for_rebuild());
+    let outcome = recompute::range(&binding, from, to, tick::rebuild_cut());
     let total = rows_so_far + outcome.raw_rows;
     // The facts go in the message, the timings in the DETAIL, so that psql's
     // VERBOSITY terse (and pg_regress) shows a stable line.
@@ -219,9 +219,8 @@ fn progress(message: Option<String>, detail: Option<String>) {
     report.report(PgLogLevel::NOTICE);
 }
 
-/// After the last slice. The watermark stays where it is: the slices read the rows
-/// stamped before it, and the ticks add every later one (moving it to the plan's
-/// bound would skip rows stamped in between: see recompute::INCLUDED).
+/// After the last slice. The watermark stays where it is: ticks go on from there
+/// (recomputing, not appending, the rows a slice already read: see tick::rebuild_cut).
 #[pg_extern(volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn _backfill_finish(full_history: bool, bound: TimestampWithTimeZone, slices: i32, started_at: TimestampWithTimeZone, rows: i64) {
@@ -241,7 +240,7 @@ fn _backfill_finish(full_history: bool, bound: TimestampWithTimeZone, slices: i3
     }
     let (summary, timing): (Option<String>, Option<String>) = Spi::get_two_with_args(
         "SELECT format('backfill finished: %s slice(s), %s usage rows', $1, $2),
-                format('Took %s; rows stamped from %s on reach the rollup with the next ticks.',
+                format('Took %s; ticks go on from the watermark, %s.',
                        date_trunc('millisecond', clock_timestamp() - $3),
                        (SELECT watermark FROM usage_rollup.tick_state WHERE id = 1))",
         &[slices.into(), rows.into(), started_at.into()],

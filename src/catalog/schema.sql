@@ -132,9 +132,10 @@ CREATE TABLE usage_rollup.tick_state (
     last_error           text,
     last_error_sqlstate  text,
     last_error_at        timestamptz,
-    -- the furthest watermark a tick has reached. Below it the rollup may hold rows
-    -- stamped after the watermark (which someone moved back by hand), so a tick
-    -- appends new rows only from there on (see recompute/append.sql)
+    -- the furthest stamp a tick or backfill has read rows to. Below it the rollup
+    -- may hold rows stamped after the watermark (a backfill read them, or someone
+    -- moved the watermark back), so a tick appends new rows only from there on
+    -- (see recompute/append.sql)
     high_watermark       timestamptz
 );
 COMMENT ON TABLE usage_rollup.tick_state IS
@@ -155,7 +156,8 @@ CREATE TABLE usage_rollup.tick_run (
     rows_written  bigint,
     duration_ms   double precision,
     sqlstate      text,
-    error         text
+    error         text,
+    appended      bigint      -- of the buckets, those whose new rows a tick appended
 );
 CREATE INDEX tick_run_started_at ON usage_rollup.tick_run (started_at);
 COMMENT ON TABLE usage_rollup.tick_run IS

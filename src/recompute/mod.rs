@@ -70,10 +70,11 @@ fn add_measures(sql: &str, alias: &str) -> String {
     sql.replace(&format!("@add_measures({alias})@"), &set)
 }
 
-/// The rows a recompute may read: stamped (updated_at, else created_at) before the
-/// watermark of the window being closed. A row stamped later is left for the tick
-/// whose window holds its stamp, which adds it (append) or recomputes its bucket:
-/// had this recompute summed it too, the append would count it twice.
+/// The rows a recompute may read: stamped (updated_at, else created_at) before a
+/// cut, the end of the tick's window (or a backfill's bound, recorded as the high
+/// watermark). A row stamped later is left for the tick whose window holds its
+/// stamp, which adds it (append) or recomputes its bucket: had this recompute
+/// summed it too, an append would count it twice.
 const INCLUDED: &str = "coalesce(x.updated_at, x.created_at) < @cut@";
 
 fn replace(binding: &Binding, rows: &str, scope: &str, args: &[pgrx::datum::DatumWithOid]) -> Outcome {

@@ -1,6 +1,7 @@
 -- Recompute-and-replace of a set of buckets, in one statement (one snapshot):
 -- upsert every fresh group whose measures changed, delete every rollup row of the
--- scoped buckets whose group no longer has raw rows. Never adds deltas, so running
+-- scoped buckets whose group no longer has raw rows. Never adds deltas (append.sql
+-- does, where nothing but new rows changed), so running
 -- it twice, or overlapping with another writer of the same buckets, converges.
 -- @scope@ is a predicate on r.bucket_start selecting exactly the recomputed buckets.
 WITH fresh AS MATERIALIZED (

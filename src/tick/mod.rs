@@ -34,24 +34,36 @@ pub fn safe_upper_bound(lag_secs: i64) -> TimestampWithTimeZone {
     .expect("clock_timestamp() is never NULL")
 }
 
-/// The stamp before which a rebuild (backfill) reads usage rows: the watermark, as
-/// for the tick that closed it (see recompute::INCLUDED), so that every later row
-/// is left to the ticks. Without one yet it is set here to the safe bound, which is
-/// where a tick would start. Call with the rollup lock held.
-pub fn watermark_for_rebuild() -> TimestampWithTimeZone {
-    let watermark: Option<TimestampWithTimeZone> =
-        Spi::get_one("SELECT watermark FROM usage_rollup.tick_state WHERE id = 1").or_raise("read the tick state");
-    if let Some(w) = watermark {
-        return w;
-    }
+/// The stamp before which a rebuild (backfill slice) reads usage rows: the safe
+/// bound, as for a tick (or the watermark, should that be later). Rows stamped
+/// between the watermark and this cut are then in the rollup before a tick's window
+/// reaches them, so high_watermark moves to the cut: ticks recompute, never append,
+/// until the watermark passes it (see beyond_high_watermark). A NULL watermark
+/// starts here, where a tick would start. Call with the rollup lock held.
+pub fn rebuild_cut() -> TimestampWithTimeZone {
     let bound = safe_upper_bound(settings::safety_lag_secs());
+    let has_high_watermark = Spi::get_one::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute
+                        WHERE attrelid = 'usage_rollup.tick_state'::pg_catalog.regclass
+                          AND attname = 'high_watermark' AND NOT attisdropped)",
+    )
+    .or_raise("look at the tick state")
+    .unwrap_or(false);
+    // (the column comes with the 0.3.0 SQL; before it, ticks never append)
+    let high_watermark = if has_high_watermark {
+        ", high_watermark = greatest(s.high_watermark, s.watermark, excluded.watermark)"
+    } else {
+        ""
+    };
     Spi::get_one_with_args::<TimestampWithTimeZone>(
-        "INSERT INTO usage_rollup.tick_state AS s (id, watermark) VALUES (1, $1)
-         ON CONFLICT (id) DO UPDATE SET watermark = coalesce(s.watermark, excluded.watermark)
-         RETURNING s.watermark",
+        &format!(
+            "INSERT INTO usage_rollup.tick_state AS s (id, watermark) VALUES (1, $1)
+             ON CONFLICT (id) DO UPDATE SET watermark = coalesce(s.watermark, excluded.watermark){high_watermark}
+             RETURNING greatest(s.watermark, $1)"
+        ),
         &[bound.into()],
     )
-    .or_raise("set the watermark")
+    .or_raise("record the rebuild's cut")
     .unwrap_or(bound)
 }
 
@@ -141,26 +153,30 @@ fn _tick_locked(started_at: TimestampWithTimeZone) -> i64 {
     recompute::variants_of_new(&binding, &appended, window.from, window.to);
     outcome.rows_written += added.rows_written;
     outcome.raw_rows += added.raw_rows;
+    let appended_count = appended.len() as i64;
     dirty.extend(appended);
-    if tracked {
-        // (the column comes with the SQL that installs the trigger)
-        Spi::run_with_args(
-            "UPDATE usage_rollup.tick_state SET high_watermark = greatest(coalesce(high_watermark, $1), $1) WHERE id = 1",
-            &[window.to.into()],
-        )
-        .or_raise("record the high watermark");
-    }
+    // high_watermark and tick_run.appended come with the SQL (0.3.0) that installs
+    // the correction trigger; the SQL of an earlier version has neither
+    let (high_watermark, appended_column, appended_value) = if tracked {
+        (", high_watermark = greatest(coalesce(high_watermark, $2), $2)", ", appended", ", $7")
+    } else {
+        ("", "", "")
+    };
 
     Spi::run_with_args(
-        "WITH s AS (
-             UPDATE usage_rollup.tick_state SET
-                 watermark = $2, last_started_at = $1, last_finished_at = pg_catalog.clock_timestamp(),
-                 last_success_at = pg_catalog.clock_timestamp(), last_rows = $3,
-                 last_duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - $1)::float8 * 1000
-             WHERE id = 1 RETURNING last_finished_at, last_duration_ms)
-         INSERT INTO usage_rollup.tick_run (kind, started_at, finished_at, status, window_from, window_to,
-                                            buckets, raw_rows, rows_written, duration_ms)
-         SELECT 'tick', $1, s.last_finished_at, 'succeeded', $4, $2, $5, $6, $3, s.last_duration_ms FROM s",
+        &format!(
+            "WITH s AS (
+                 UPDATE usage_rollup.tick_state SET
+                     watermark = $2, last_started_at = $1, last_finished_at = pg_catalog.clock_timestamp(),
+                     last_success_at = pg_catalog.clock_timestamp(), last_rows = $3,
+                     last_duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - $1)::float8 * 1000
+                     {high_watermark}
+                 WHERE id = 1 RETURNING last_finished_at, last_duration_ms)
+             INSERT INTO usage_rollup.tick_run (kind, started_at, finished_at, status, window_from, window_to,
+                                                buckets, raw_rows, rows_written, duration_ms{appended_column})
+             SELECT 'tick', $1, s.last_finished_at, 'succeeded', $4, $2, $5, $6, $3, s.last_duration_ms{appended_value}
+             FROM s"
+        ),
         &[
             started_at.into(),
             window.to.into(),
@@ -168,6 +184,7 @@ fn _tick_locked(started_at: TimestampWithTimeZone) -> i64 {
             window.from.into(),
             (dirty.len() as i64).into(),
             outcome.raw_rows.into(),
+            appended_count.into(),
         ],
     )
     .or_raise("record the tick");

@@ -38,6 +38,9 @@ CALL app.random_workload(4, 80, 50);
 CALL app.random_workload(5, 80, 50);
 CALL app.random_workload(6, 80, 50);
 SELECT seed, batches, ops, checks, mismatching_batches FROM app.diff_result ORDER BY seed;
+-- ticks took both paths: new rows appended to buckets, and buckets recomputed
+SELECT sum(appended) > 0 AS appended_some, sum(buckets - appended) > 0 AS recomputed_some
+FROM usage_rollup.tick_run WHERE kind = 'tick';
 -- every kind of operation happened (counts over all seeds)
 SELECT kind, sum(n) AS n FROM app.diff_ops GROUP BY kind ORDER BY kind;
 
