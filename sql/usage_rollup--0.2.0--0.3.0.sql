@@ -20,6 +20,9 @@
 --     that read past it, means recomputing until the watermark gets there);
 --     tick_run.appended counts the buckets a tick appended to.
 --   * backfill() no longer moves the watermark; no SQL change.
+--   * usage_rollup.rollup_ws gets six-hour and daily rows (widths 360 and 1440),
+--     filled here from the hourly rows; unfiltered usage reports read the largest
+--     rows that fit each local day (usage_rollup._ws_blocks).
 
 \echo Use "ALTER EXTENSION usage_rollup UPDATE" to load this file. \quit
 
@@ -60,3 +63,30 @@ BEGIN
     USING v_watermark;
 END
 $$;
+
+ALTER TABLE usage_rollup.rollup_ws DROP CONSTRAINT rollup_ws_width_check;
+ALTER TABLE usage_rollup.rollup_ws ADD CONSTRAINT rollup_ws_width_check CHECK (width IN (15, 60, 360, 1440));
+COMMENT ON TABLE usage_rollup.rollup_ws IS
+    'The rollup per workspace, provider and model, in 15-minute, hourly, six-hour and daily UTC blocks: the unfiltered dashboards'' path.';
+INSERT INTO usage_rollup.rollup_ws
+SELECT 360, pg_catalog.date_bin('06:00:00'::interval, r.bucket_start, '2000-01-01 00:00:00+00'::timestamptz),
+       r.workspace_id, r.provider, r.model,
+       sum(r.input_tokens), sum(r.output_tokens), sum(r.cache_read_tokens), sum(r.cache_write_tokens),
+       sum(r.cost_usd_ticks), sum(r.uncosted_input_tokens), sum(r.uncosted_output_tokens),
+       sum(r.uncosted_cache_read_tokens), sum(r.uncosted_cache_write_tokens), sum(r.task_count), sum(r.event_count)
+FROM usage_rollup.rollup_ws r WHERE r.width = 60
+GROUP BY 2, r.workspace_id, r.provider, r.model;
+INSERT INTO usage_rollup.rollup_ws
+SELECT 1440, pg_catalog.date_bin('1 day'::interval, r.bucket_start, '2000-01-01 00:00:00+00'::timestamptz),
+       r.workspace_id, r.provider, r.model,
+       sum(r.input_tokens), sum(r.output_tokens), sum(r.cache_read_tokens), sum(r.cache_write_tokens),
+       sum(r.cost_usd_ticks), sum(r.uncosted_input_tokens), sum(r.uncosted_output_tokens),
+       sum(r.uncosted_cache_read_tokens), sum(r.uncosted_cache_write_tokens), sum(r.task_count), sum(r.event_count)
+FROM usage_rollup.rollup_ws r WHERE r.width = 360
+GROUP BY 2, r.workspace_id, r.provider, r.model;
+
+CREATE FUNCTION usage_rollup._ws_blocks(range_start timestamptz, range_end timestamptz, edges timestamptz[],
+                                        dirty timestamptz[])
+RETURNS TABLE (width smallint, bucket_start timestamptz, group_start timestamptz)
+IMMUTABLE PARALLEL SAFE SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', '_ws_blocks_wrapper';

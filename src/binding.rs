@@ -16,19 +16,24 @@ pub const BUCKET_SECONDS: i64 = 900;
 /// row used to fail every tick until its bucket was removed from the queue by hand.
 pub const BUCKET_LIMIT: &str = "294276-12-31 23:45:00+00";
 
-/// The UTC hour holding the instant `ts` (an SQL expression): the buckets of the
-/// hourly rows of usage_rollup.rollup_ws.
-pub fn hour_of(ts: &str) -> String {
-    format!("pg_catalog.date_bin('01:00:00'::interval, {ts}, '2000-01-01 00:00:00+00'::timestamptz)")
+/// The coarser widths of usage_rollup.rollup_ws, in minutes, each made of whole
+/// rows of the one before it (15-minute rows first): an hour, six hours, a UTC day.
+pub const WS_WIDTHS: [(i64, i64); 3] = [(60, 15), (360, 60), (1440, 360)];
+
+/// The start of the `minutes`-wide UTC block holding the instant `ts` (an SQL
+/// expression): the bucket of a per-workspace row of that width.
+pub fn bin_of(ts: &str, minutes: i64) -> String {
+    format!("pg_catalog.date_bin('{minutes} minutes'::interval, {ts}, '2000-01-01 00:00:00+00'::timestamptz)")
 }
 
-/// The end of the last UTC hour that a range ending (exclusive) at `end` touches;
-/// 'infinity' for the last hour, whose end is past PostgreSQL's last timestamp.
-pub fn hour_end(end: &str) -> String {
+/// The end of the last `minutes`-wide block that a range ending (exclusive) at `end`
+/// touches; 'infinity' near PostgreSQL's last timestamp, past which a block's end
+/// cannot be computed.
+pub fn bin_end(end: &str, minutes: i64) -> String {
     format!(
-        "CASE WHEN {end} > '294276-12-31 23:00:00+00' THEN 'infinity'::timestamptz \
-              ELSE {} + '01:00:00'::interval END",
-        hour_of(&format!("({end}) - '00:00:00.000001'::interval"))
+        "CASE WHEN {end} > '294276-12-30 00:00:00+00' THEN 'infinity'::timestamptz \
+              ELSE {} + '{minutes} minutes'::interval END",
+        bin_of(&format!("({end}) - '00:00:00.000001'::interval"), minutes)
     )
 }
 

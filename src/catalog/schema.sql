@@ -60,14 +60,16 @@ COMMENT ON TABLE usage_rollup.rollup IS
 
 -- The per-workspace rollup (SPEC §6: dashboards that do not filter by agent, project
 -- or runtime): the rollup summed over runtime, agent and project, in 15-minute
--- buckets (width 15) and in hourly buckets (width 60, the sums of their quarters;
--- task_count too, which reports correct for multi-bucket tasks from raw rows as
--- they do for the rollup). Where every agent has its own key, the rollup barely
--- compresses the raw rows; this table has a row per workspace, bucket, provider and
--- model. Written from the rollup by the same statements' transaction that writes
--- it, so it is exactly as fresh.
+-- buckets (width 15) and in UTC blocks of an hour, six hours and a day (widths 60,
+-- 360, 1440, each the sums of the rows of the width below; task_count too, which
+-- reports correct for multi-bucket tasks from raw rows as they do for the rollup).
+-- Where every agent has its own key, the rollup barely compresses the raw rows;
+-- this table has a row per workspace, block, provider and model, and a report reads
+-- the largest blocks that fit its local days (reports/blocks.rs). Written from the
+-- rollup by the same statements' transaction that writes it, so it is exactly as
+-- fresh.
 CREATE TABLE usage_rollup.rollup_ws (
-    width                        smallint    NOT NULL CHECK (width IN (15, 60)),
+    width                        smallint    NOT NULL CHECK (width IN (15, 60, 360, 1440)),
     bucket_start                 timestamptz NOT NULL,
     workspace_id                 uuid,
     provider                     text,
@@ -87,7 +89,7 @@ CREATE TABLE usage_rollup.rollup_ws (
 );
 CREATE INDEX rollup_ws_workspace_time ON usage_rollup.rollup_ws (workspace_id, width, bucket_start);
 COMMENT ON TABLE usage_rollup.rollup_ws IS
-    'The rollup per workspace, provider and model, in 15-minute and hourly UTC buckets: the unfiltered dashboards'' path.';
+    'The rollup per workspace, provider and model, in 15-minute, hourly, six-hour and daily UTC blocks: the unfiltered dashboards'' path.';
 
 -- Invalidation queue. Append-only on purpose: enqueuers never update an existing
 -- row, so they never wait on each other or on a tick, and a tick drains exactly the

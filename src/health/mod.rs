@@ -1,7 +1,7 @@
 //! Health (SPEC §3): status view, lag_seconds() and verify() live in health.sql;
 //! this renders verify()'s query against the binding and checks its arguments.
 
-use crate::binding::{hour_end, hour_of, Binding, BUCKET_LIMIT, BUCKET_SECONDS};
+use crate::binding::{bin_end, bin_of, Binding, BUCKET_LIMIT, BUCKET_SECONDS};
 use crate::errors::Error;
 use crate::recompute;
 use pgrx::prelude::*;
@@ -29,10 +29,15 @@ fn _verify_sql(from_ts: Option<TimestampWithTimeZone>, to_ts: Option<TimestampWi
               ELSE least($2, '{BUCKET_LIMIT}') END"
     );
     let rows = format!("(SELECT * FROM @usage@ WHERE created_at >= usage_rollup.bucket_of($1) AND created_at < {to_end}) u");
-    let from_hour = hour_of("usage_rollup.bucket_of($1)");
-    let to_hour = hour_end(&to_end);
-    VERIFY.replace("@to_hour@", &to_hour)
-        .replace("@from_hour@", &from_hour)
+    // each coarser per-workspace width over the blocks the range touches
+    let ws_blocks = recompute::coarse_widths()
+        .into_iter()
+        .map(|(width, _)| {
+            format!("({width}::smallint, {}, {})", bin_of("usage_rollup.bucket_of($1)", width), bin_end(&to_end, width))
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    VERIFY.replace("@ws_blocks@", &ws_blocks)
         .replace("@to_end@", &to_end)
         .replace("@aggregate@", &recompute::aggregate_sql(&binding, &rows))
 }

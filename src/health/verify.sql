@@ -23,7 +23,7 @@ both_sides AS (
 ),
 -- the per-workspace rollup against the sums of the rollup it is derived from (which
 -- the comparison above checks against the raw rows): 15-minute rows of the same
--- buckets, hourly rows of the hours they touch
+-- buckets, and the hourly, six-hour and daily rows of the blocks they touch
 ws_sides AS (
     SELECT 'expected' AS side, 15 AS width, c.bucket_start, c.workspace_id, c.provider, c.model,
            ROW(sum(c.input_tokens), sum(c.output_tokens), sum(c.cache_read_tokens), sum(c.cache_write_tokens),
@@ -32,15 +32,17 @@ ws_sides AS (
                sum(c.event_count))::text AS measures
     FROM cur c GROUP BY c.bucket_start, c.workspace_id, c.provider, c.model
     UNION ALL
-    SELECT 'expected', 60, pg_catalog.date_bin('01:00:00'::interval, r.bucket_start, '2000-01-01 00:00:00+00'::timestamptz),
+    SELECT 'expected', v.width,
+           pg_catalog.date_bin(pg_catalog.make_interval(mins => v.width), r.bucket_start,
+                               '2000-01-01 00:00:00+00'::timestamptz),
            r.workspace_id, r.provider, r.model,
            ROW(sum(r.input_tokens), sum(r.output_tokens), sum(r.cache_read_tokens), sum(r.cache_write_tokens),
                sum(r.cost_usd_ticks), sum(r.uncosted_input_tokens), sum(r.uncosted_output_tokens),
                sum(r.uncosted_cache_read_tokens), sum(r.uncosted_cache_write_tokens), sum(r.task_count),
                sum(r.event_count))::text
-    FROM usage_rollup.rollup r
-    WHERE r.bucket_start >= @from_hour@ AND r.bucket_start < @to_hour@
-    GROUP BY 3, r.workspace_id, r.provider, r.model
+    FROM (VALUES @ws_blocks@) v (width, lo, hi)
+    JOIN usage_rollup.rollup r ON r.bucket_start >= v.lo AND r.bucket_start < v.hi
+    GROUP BY 2, 3, r.workspace_id, r.provider, r.model
     UNION ALL
     SELECT 'stored', w.width, w.bucket_start, w.workspace_id, w.provider, w.model,
            ROW(w.input_tokens, w.output_tokens, w.cache_read_tokens, w.cache_write_tokens, w.cost_usd_ticks,
@@ -48,7 +50,8 @@ ws_sides AS (
                w.uncosted_cache_write_tokens, w.task_count, w.event_count)::text
     FROM usage_rollup.rollup_ws w
     WHERE (w.width = 15 AND w.bucket_start >= usage_rollup.bucket_of($1) AND w.bucket_start < @to_end@)
-       OR (w.width = 60 AND w.bucket_start >= @from_hour@ AND w.bucket_start < @to_hour@)
+       OR EXISTS (SELECT 1 FROM (VALUES @ws_blocks@) v (width, lo, hi)
+                  WHERE w.width = v.width AND w.bucket_start >= v.lo AND w.bucket_start < v.hi)
 )
 SELECT * FROM (
 SELECT s.bucket_start, s.workspace_id, s.runtime_id, s.agent_id, s.project_id, s.provider, s.model,
@@ -62,7 +65,8 @@ GROUP BY s.bucket_start, s.workspace_id, s.runtime_id, s.agent_id, s.project_id,
 HAVING count(*) <> 2 OR count(DISTINCT s.measures) <> 1
 UNION ALL
 SELECT x.bucket_start, x.workspace_id, NULL::uuid, NULL::uuid, NULL::uuid, x.provider, x.model,
-       CASE WHEN x.width = 15 THEN 'per-workspace rollup, 15 minutes: ' ELSE 'per-workspace rollup, hourly: ' END ||
+       'per-workspace rollup, ' || CASE x.width WHEN 15 THEN '15 minutes' WHEN 60 THEN 'hourly'
+                                             WHEN 360 THEN 'six hours' ELSE 'daily' END || ': ' ||
        CASE WHEN count(*) FILTER (WHERE x.side = 'stored') = 0 THEN 'missing: expected ' || max(x.measures)
             WHEN count(*) FILTER (WHERE x.side = 'expected') = 0 THEN 'row without rollup rows: stored ' || max(x.measures)
             ELSE 'measures differ: stored ' || max(x.measures) FILTER (WHERE x.side = 'stored')

@@ -9,6 +9,7 @@ use pgrx::prelude::*;
 
 mod narrow;
 pub use narrow::installed as per_workspace_installed;
+pub use narrow::{blocks_installed, coarse_widths};
 
 const AGGREGATE: &str = include_str!("aggregate.sql");
 const REPLACE: &str = include_str!("replace.sql");

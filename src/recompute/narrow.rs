@@ -1,9 +1,9 @@
 //! The per-workspace rollup, usage_rollup.rollup_ws (catalog/schema.sql): refreshed
 //! from the rollup right after the rollup's buckets are recomputed, in the same
-//! transaction, first the 15-minute rows of those buckets, then the hourly rows of
-//! their hours (from all four quarters of each hour).
+//! transaction, first the 15-minute rows of those buckets, then each coarser width
+//! (hour, six hours, day) from all the rows of the width below it in its blocks.
 
-use crate::binding::{hour_end, hour_of, BUCKET_LIMIT};
+use crate::binding::{bin_end, bin_of, BUCKET_LIMIT, WS_WIDTHS};
 use crate::errors::SpiExt;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
@@ -38,8 +38,8 @@ fn refresh(width: i16, source: &str, bucket: &str, source_scope: &str, scope: &s
 /// The CTEs (each starting with a comma) that add a rollup delta `source`, a set of
 /// rows shaped like usage_rollup.rollup, to the 15-minute and hourly rows (append.sql).
 pub fn append_sql(source: &str) -> String {
-    [(15, "r.bucket_start".to_string()), (60, hour_of("r.bucket_start"))]
-        .iter()
+    std::iter::once((15, "r.bucket_start".to_string()))
+        .chain(coarse_widths().into_iter().map(|(width, _)| (width, bin_of("r.bucket_start", width))))
         .map(|(width, bucket)| {
             format!(
                 ",\nadded_{width} AS (\n    INSERT INTO usage_rollup.rollup_ws AS w\n{}\n    \
@@ -48,11 +48,31 @@ pub fn append_sql(source: &str) -> String {
                     .trim_end()
                     .replace("@width@", &width.to_string())
                     .replace("@source@", source)
-                    .replace("@bucket@", bucket)
+                    .replace("@bucket@", &bucket)
                     .replace("@source_scope@", "true")
             )
         })
         .collect()
+}
+
+/// The coarser widths maintained: all of WS_WIDTHS, or only the hourly rows under
+/// the SQL of 0.2.0 (its width check refuses the others; a newer library runs with
+/// it until ALTER EXTENSION usage_rollup UPDATE, which adds and fills them).
+pub fn coarse_widths() -> Vec<(i64, i64)> {
+    if blocks_installed() {
+        WS_WIDTHS.to_vec()
+    } else {
+        WS_WIDTHS[..1].to_vec()
+    }
+}
+
+/// Whether the SQL of 0.3.0 or later is installed (reports/blocks.rs).
+pub fn blocks_installed() -> bool {
+    Spi::get_one::<bool>(
+        "SELECT pg_catalog.to_regprocedure('usage_rollup._ws_blocks(timestamptz, timestamptz, timestamptz[], timestamptz[])') IS NOT NULL",
+    )
+    .or_raise("look up the report tiling")
+    .unwrap_or(false)
 }
 
 /// Whether the table exists: a new shared library runs with the previous version's
@@ -69,7 +89,7 @@ pub fn buckets(starts: &[TimestampWithTimeZone]) -> i64 {
     if !installed() {
         return 0;
     }
-    let written = refresh(
+    let mut written = refresh(
         15,
         FULL,
         "r.bucket_start",
@@ -77,29 +97,36 @@ pub fn buckets(starts: &[TimestampWithTimeZone]) -> i64 {
         "w.bucket_start = ANY ($1::timestamptz[])",
         &[starts.to_vec().into()],
     );
-    let (hours, quarters): (Option<Vec<TimestampWithTimeZone>>, Option<Vec<TimestampWithTimeZone>>) =
-        Spi::get_two_with_args(
-            &format!(
-                "WITH h AS (SELECT DISTINCT {} AS h
-                            FROM pg_catalog.unnest($1::timestamptz[]) s
-                            WHERE s > '-infinity' AND s < '{BUCKET_LIMIT}')
-                 SELECT (SELECT pg_catalog.array_agg(h) FROM h),
-                        (SELECT pg_catalog.array_agg(h.h + q * '00:15:00'::interval) FROM h, pg_catalog.generate_series(0, 3) q)",
-                hour_of("s")
-            ),
-            &[starts.to_vec().into()],
-        )
-        .or_raise("find the hours of the recomputed buckets");
-    let (Some(hours), Some(quarters)) = (hours, quarters) else { return written };
-    written
-        + refresh(
-            60,
+    for (width, below) in coarse_widths() {
+        // the blocks of this width that hold the buckets, and every row of the width
+        // below in those blocks (their sums are the blocks' rows)
+        let (blocks, parts): (Option<Vec<TimestampWithTimeZone>>, Option<Vec<TimestampWithTimeZone>>) =
+            Spi::get_two_with_args(
+                &format!(
+                    "WITH b AS (SELECT DISTINCT {} AS b
+                                FROM pg_catalog.unnest($1::timestamptz[]) s
+                                WHERE s > '-infinity' AND s < '{BUCKET_LIMIT}')
+                     SELECT (SELECT pg_catalog.array_agg(b) FROM b),
+                            (SELECT pg_catalog.array_agg(b.b + k * '{below} minutes'::interval)
+                             FROM b, pg_catalog.generate_series(0, {} - 1) k
+                             WHERE b.b + k * '{below} minutes'::interval < '{BUCKET_LIMIT}')",
+                    bin_of("s", width),
+                    width / below
+                ),
+                &[starts.to_vec().into()],
+            )
+            .or_raise("find the blocks of the recomputed buckets");
+        let (Some(blocks), Some(parts)) = (blocks, parts) else { return written };
+        written += refresh(
+            width as i16,
             QUARTERS,
-            &hour_of("r.bucket_start"),
-            "r.width = 15 AND r.bucket_start = ANY ($1::timestamptz[])",
+            &bin_of("r.bucket_start", width),
+            &format!("r.width = {below} AND r.bucket_start = ANY ($1::timestamptz[])"),
             "w.bucket_start = ANY ($2::timestamptz[])",
-            &[quarters.into(), hours.into()],
-        )
+            &[parts.into(), blocks.into()],
+        );
+    }
+    written
 }
 
 /// After the rollup buckets of [from, to) (bucket edges) were recomputed.
@@ -107,7 +134,7 @@ pub fn range(from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> i64 {
     if !installed() {
         return 0;
     }
-    let written = refresh(
+    let mut written = refresh(
         15,
         FULL,
         "r.bucket_start",
@@ -115,20 +142,22 @@ pub fn range(from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> i64 {
         "w.bucket_start >= $1 AND w.bucket_start < $2",
         &[from.into(), to.into()],
     );
-    // the hours that [from, to) touches; the last hour ends past the last timestamp
-    let (h0, h1): (Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>) = Spi::get_two_with_args(
-        &format!("SELECT {}, {}", hour_of("$1"), hour_end("$2")),
-        &[from.into(), to.into()],
-    )
-    .or_raise("find the hours of the recomputed range");
-    let (Some(h0), Some(h1)) = (h0, h1) else { return written };
-    written
-        + refresh(
-            60,
-            QUARTERS,
-            &hour_of("r.bucket_start"),
-            "r.width = 15 AND r.bucket_start >= $1 AND r.bucket_start < $2",
-            "w.bucket_start >= $1 AND w.bucket_start < $2",
-            &[h0.into(), h1.into()],
+    for (width, below) in coarse_widths() {
+        // the blocks that [from, to) touches; the last one may end past the last timestamp
+        let (b0, b1): (Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>) = Spi::get_two_with_args(
+            &format!("SELECT {}, {}", bin_of("$1", width), bin_end("$2", width)),
+            &[from.into(), to.into()],
         )
+        .or_raise("find the blocks of the recomputed range");
+        let (Some(b0), Some(b1)) = (b0, b1) else { return written };
+        written += refresh(
+            width as i16,
+            QUARTERS,
+            &bin_of("r.bucket_start", width),
+            &format!("r.width = {below} AND r.bucket_start >= $1 AND r.bucket_start < $2"),
+            "w.bucket_start >= $1 AND w.bucket_start < $2",
+            &[b0.into(), b1.into()],
+        );
+    }
+    written
 }

@@ -1,35 +1,39 @@
 -- usage.sql's rollup cells from usage_rollup.rollup_ws, for reports without an
 -- agent, project or runtime filter grouped by local day, local hour or nothing.
--- An hour is read as one hourly row when its four quarters fall in one group and
--- none is dirty; otherwise by its 15-minute rows (the dirty ones read raw). In a
--- whole-hour zone that is every hour; in Kolkata, one hour a day for daily reports.
--- @group_at(x)@ is the group of the instant x (local date or local hour).
-fine_hour AS MATERIALIZED (
-    SELECT h FROM pg_catalog.generate_series($8, $9 - '01:00:00'::interval, '01:00:00'::interval) h
-    WHERE @group_at(h)@ <> @group_at(h + '00:15:00'::interval)@
-       OR @group_at(h)@ <> @group_at(h + '00:30:00'::interval)@
-       OR @group_at(h)@ <> @group_at(h + '00:45:00'::interval)@
-    UNION
-    SELECT pg_catalog.date_bin('01:00:00'::interval, d.bucket_start, '2000-01-01 00:00:00+00'::timestamptz) FROM dirty d
+-- The range is tiled by the largest per-workspace rows (a UTC day, six hours, an
+-- hour, 15 minutes) that lie inside one group and hold no dirty bucket, whose rows
+-- are read raw (reports/blocks.rs). @group_at(x)@ is the group of the instant x.
+ws_hour AS MATERIALIZED (
+    SELECT h, @group_at(h)@ AS first_quarter, @group_at(h + '00:45:00'::interval)@ AS last_quarter
+    FROM pg_catalog.generate_series($8, $9 - '01:00:00'::interval, '01:00:00'::interval) h
 ),
-cells AS (
-    SELECT r.bucket_start, NULL::uuid AS agent_id, NULL::uuid AS project_id, NULL::uuid AS runtime_id, r.provider, r.model,
-           r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.cost_usd_ticks,
-           r.uncosted_input_tokens, r.uncosted_output_tokens, r.uncosted_cache_read_tokens,
-           r.uncosted_cache_write_tokens, r.task_count
-    FROM usage_rollup.rollup_ws r
-    WHERE r.workspace_id = $1 AND r.width = 60 AND r.bucket_start >= $8 AND r.bucket_start < $9
-      AND NOT EXISTS (SELECT 1 FROM fine_hour f WHERE f.h = r.bucket_start)
+-- where a group starts: at an hour (its previous quarter is in another group), or
+-- at a quarter inside an hour whose first and last quarters differ
+ws_edge AS (
+    SELECT x.h AS e
+    FROM (SELECT h, first_quarter, lag(last_quarter) OVER (ORDER BY h) AS before FROM ws_hour) x
+    WHERE x.before IS DISTINCT FROM x.first_quarter AND x.h > $8
     UNION ALL
-    SELECT r.bucket_start, NULL::uuid, NULL::uuid, NULL::uuid, r.provider, r.model,
+    SELECT x.h + k * '00:15:00'::interval
+    FROM ws_hour x, pg_catalog.generate_series(1, 3) k
+    WHERE x.first_quarter IS DISTINCT FROM x.last_quarter
+      AND @group_at(x.h + k * '00:15:00'::interval)@
+          IS DISTINCT FROM @group_at(x.h + (k - 1) * '00:15:00'::interval)@
+),
+ws_block AS MATERIALIZED (
+    SELECT b.width, b.bucket_start, b.group_start
+    FROM usage_rollup._ws_blocks($8, $9, (SELECT pg_catalog.array_agg(e.e) FROM ws_edge e),
+                                 (SELECT pg_catalog.array_agg(d.bucket_start) FROM dirty d)) b
+),
+-- a block's cells carry its group's start as their bucket: per_bucket then sums a
+-- group's blocks, and local time is looked at once per group
+cells AS (
+    SELECT b.group_start AS bucket_start, NULL::uuid AS agent_id, NULL::uuid AS project_id, NULL::uuid AS runtime_id, r.provider, r.model,
            r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.cost_usd_ticks,
            r.uncosted_input_tokens, r.uncosted_output_tokens, r.uncosted_cache_read_tokens,
            r.uncosted_cache_write_tokens, r.task_count
-    FROM fine_hour f
-    -- an index range scan per fine hour (the planner cannot estimate fine_hour and
-    -- would otherwise scan every 15-minute row of the workspace once per fine hour)
+    FROM ws_block b
+    -- an index lookup per block (the planner cannot estimate the blocks)
     CROSS JOIN LATERAL (SELECT * FROM usage_rollup.rollup_ws x
-                        WHERE x.workspace_id = $1 AND x.width = 15
-                          AND x.bucket_start >= f.h AND x.bucket_start < f.h + '01:00:00'::interval
+                        WHERE x.workspace_id = $1 AND x.width = b.width AND x.bucket_start = b.bucket_start
                         OFFSET 0) r
-    WHERE NOT EXISTS (SELECT 1 FROM dirty d WHERE d.bucket_start = r.bucket_start)

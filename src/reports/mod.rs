@@ -4,9 +4,11 @@
 //! rights they read with is decided in access.rs.
 
 mod access;
+mod blocks;
 
 use crate::binding::Binding;
 use crate::errors::{Error, SpiExt};
+use crate::recompute;
 use crate::tz;
 use pgrx::datum::Date;
 use pgrx::prelude::*;
@@ -34,11 +36,6 @@ const PER_BUCKET_SUM: &str = "    SELECT @bucket_key@ AS bucket_start, @key@ AS 
 const INTERIOR_AS_ONE: &str = "CASE WHEN bucket_start >= (($2 + 1)::timestamp AT TIME ZONE 'UTC')
                  AND bucket_start < ($3::timestamp AT TIME ZONE 'UTC')
                 THEN ($2 + 1)::timestamp AT TIME ZONE 'UTC' ELSE bucket_start END";
-/// ... and over the per-workspace rollup's cells, which are per bucket already.
-const PER_BUCKET_AS_IS: &str = "    SELECT bucket_start, NULL::uuid AS k, provider, model, input_tokens, output_tokens,
-           cache_read_tokens, cache_write_tokens, cost_usd_ticks, uncosted_input_tokens, uncosted_output_tokens,
-           uncosted_cache_read_tokens, uncosted_cache_write_tokens, task_count
-    FROM cells";
 const CELLS_FULL: &str = include_str!("cells_full.sql");
 const CELLS_WS: &str = include_str!("cells_ws.sql");
 const RAW_USAGE: &str = include_str!("raw_usage.sql");
@@ -185,7 +182,8 @@ fn _usage_report_sql(grouping: &str, exact_raw: bool) -> String {
 #[pg_extern(stable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
 fn _usage_query_sql(group_by: &str, exact_raw: bool, unfiltered: bool) -> String {
-    if !exact_raw && unfiltered && matches!(group_by, "day" | "hour" | "none") {
+    // (the per-workspace path needs the SQL of 0.3.0: see recompute::coarse_widths)
+    if !exact_raw && unfiltered && matches!(group_by, "day" | "hour" | "none") && recompute::blocks_installed() {
         usage_ws_sql(group_by)
     } else {
         _usage_report_sql(group_by, exact_raw)
@@ -206,20 +204,33 @@ fn usage_ws_sql(group_by: &str) -> String {
         "none" => ("NULL::integer", "NULL::integer", "(@x@ AT TIME ZONE $4)::date"),
         other => pgrx::error!("usage_rollup: no per-workspace usage report is grouped by \"{other}\""),
     };
-    let mut cells = CELLS_WS.to_string();
-    for x in ["h", "h + '00:15:00'::interval", "h + '00:30:00'::interval", "h + '00:45:00'::interval"] {
-        cells = cells.replace(&format!("@group_at({x})@"), &group_at.replace("@x@", &format!("({x})")));
-    }
+    let cells = expand_group_at(CELLS_WS, group_at);
     binding.render(
         &USAGE
             .replace("@rollup_cells@", &cells)
-            .replace("@per_bucket@", PER_BUCKET_AS_IS)
+            .replace("@per_bucket@", PER_BUCKET_SUM)
+            .replace("@bucket_key@", "bucket_start")
             .replace("@raw_key_columns@", "NULL::uuid, NULL::uuid, NULL::uuid")
             .replace("@raw_group_by@", "bucket_start, provider, model")
             .replace("@local_group@", local_group)
             .replace("@group@", group)
             .replace("@key@", "NULL::uuid"),
     )
+}
+
+/// Replace every @group_at(x)@ of a template by the group expression of x.
+fn expand_group_at(template: &str, group_at: &str) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(i) = rest.find("@group_at(") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + "@group_at(".len()..];
+        let j = after.find(")@").unwrap_or_else(|| pgrx::error!("usage_rollup: unterminated @group_at( in a template"));
+        out.push_str(&group_at.replace("@x@", &format!("({})", &after[..j])));
+        rest = &after[j + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The issue_usage() query ($1 = issue id), after checking the argument.

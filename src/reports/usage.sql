@@ -83,7 +83,7 @@ excess AS (
 ),
 -- Sum per bucket first, then convert each distinct bucket to local time once: the
 -- conversion costs more than the sums, and a 90-day range has at most 8,640 buckets.
--- (The per-workspace path has one cell per bucket, provider and model already.)
+-- (The per-workspace path sums per group of blocks: see cells_ws.sql.)
 per_bucket AS MATERIALIZED (
 @per_bucket@
 ),

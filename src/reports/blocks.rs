@@ -1,0 +1,132 @@
+//! The tiling of a report's UTC range by rows of the per-workspace rollup
+//! (usage_rollup.rollup_ws: 15-minute, hourly, six-hour and daily UTC rows). A
+//! report sums, per group (local date or local hour), the rows of the largest
+//! blocks that lie inside the group and hold no dirty bucket (read raw instead):
+//! a UTC day is one row per provider and model, a Kolkata day about ten, where
+//! reading hourly rows took 24 to 27 (SPEC §6: the sparse profile's 90-day report
+//! read ~26k rows).
+
+use pgrx::prelude::*;
+
+const MINUTE: i64 = 60 * 1_000_000;
+/// Block widths in minutes, largest first; each is a whole number of the next, and
+/// blocks are aligned at 2000-01-01 00:00 UTC (PostgreSQL's epoch, date_bin's origin).
+const WIDTHS: [i64; 4] = [1440, 360, 60, 15];
+
+/// The blocks that tile [range_start, range_end) without crossing an edge (an
+/// instant where a new group starts) and without a dirty 15-minute bucket (left
+/// out), each with the start of its group (the edge before it, or range_start), so
+/// that a report can sum a group's blocks before it looks at local time once per
+/// group. Every bound, edge and dirty bucket is a 15-minute bucket edge.
+#[pg_extern(immutable, parallel_safe)]
+#[search_path(pg_catalog, pg_temp)]
+fn _ws_blocks(
+    range_start: TimestampWithTimeZone,
+    range_end: TimestampWithTimeZone,
+    edges: Option<Vec<TimestampWithTimeZone>>,
+    dirty: Option<Vec<TimestampWithTimeZone>>,
+) -> TableIterator<
+    'static,
+    (name!(width, i16), name!(bucket_start, TimestampWithTimeZone), name!(group_start, TimestampWithTimeZone)),
+> {
+    let edges: Vec<i64> = edges.unwrap_or_default().into_iter().map(|e| e.into_inner()).collect();
+    let dirty: Vec<i64> = dirty.unwrap_or_default().into_iter().map(|d| d.into_inner()).collect();
+    let (start, end) = (range_start.into_inner(), range_end.into_inner());
+    for t in [start, end].iter().chain(edges.iter()) {
+        if t.rem_euclid(15 * MINUTE) != 0 {
+            pgrx::error!("usage_rollup could not tile a report range: {t} is not on a 15-minute bucket edge");
+        }
+    }
+    let blocks = tile(start, end, edges, dirty);
+    let ts = |t: i64| {
+        TimestampWithTimeZone::try_from(t)
+            .unwrap_or_else(|_| pgrx::error!("usage_rollup could not tile a report range: {t} is not a timestamp"))
+    };
+    TableIterator::new(blocks.into_iter().map(move |(width, t, group)| (width as i16, ts(t), ts(group))))
+}
+
+/// The tiling itself, in microseconds since 2000-01-01 00:00 UTC: greedy from the
+/// left, the largest aligned block that ends by the next edge and holds no dirty
+/// bucket (widths divide each other, so this is the fewest blocks).
+fn tile(start: i64, end: i64, edges: Vec<i64>, mut dirty: Vec<i64>) -> Vec<(i64, i64, i64)> {
+    let mut cuts: Vec<i64> = edges.into_iter().filter(|e| *e > start && *e < end).collect();
+    cuts.push(end);
+    cuts.sort_unstable();
+    cuts.dedup();
+    dirty.sort_unstable();
+    let is_dirty = |from: i64, to: i64| {
+        let i = dirty.partition_point(|d| *d < from);
+        i < dirty.len() && dirty[i] < to
+    };
+    let mut blocks = Vec::new();
+    let mut t = start;
+    for cut in cuts {
+        let group = t;
+        while t < cut {
+            let mut step = 15 * MINUTE;
+            for width in WIDTHS {
+                let len = width * MINUTE;
+                if t.rem_euclid(len) == 0 && t + len <= cut && !is_dirty(t, t + len) {
+                    blocks.push((width, t, group));
+                    step = len;
+                    break;
+                }
+            }
+            t += step;
+        }
+    }
+    blocks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{tile, MINUTE};
+    const DAY: i64 = 1440 * MINUTE;
+
+    /// The blocks cover the range exactly once, except the dirty buckets.
+    fn covered(blocks: &[(i64, i64, i64)]) -> Vec<i64> {
+        let mut q: Vec<i64> =
+            blocks.iter().flat_map(|(w, t, _)| (0..w / 15).map(move |k| t + k * 15 * MINUTE)).collect();
+        q.sort_unstable();
+        q
+    }
+
+    #[test]
+    fn utc_days_are_one_block_each() {
+        let blocks = tile(10 * DAY, 13 * DAY, vec![11 * DAY, 12 * DAY], vec![]);
+        assert_eq!(blocks, vec![(1440, 10 * DAY, 10 * DAY), (1440, 11 * DAY, 11 * DAY), (1440, 12 * DAY, 12 * DAY)]);
+    }
+
+    #[test]
+    fn a_kolkata_day_takes_about_ten_blocks_and_no_block_crosses_a_midnight() {
+        // local midnights at 18:30 UTC
+        let off = 18 * 60 * MINUTE + 30 * MINUTE;
+        let edges: Vec<i64> = (0..4).map(|d| d * DAY + off).collect();
+        let blocks = tile(0, 4 * DAY, edges.clone(), vec![]);
+        for (w, t, g) in &blocks {
+            assert!(edges.iter().all(|e| !(*e > *t && *e < t + w * MINUTE)), "block ({w}, {t}) crosses an edge");
+            // the group start is the last edge at or before the block (or the range start)
+            let expected = edges.iter().copied().filter(|e| e <= t).max().unwrap_or(0);
+            assert_eq!(*g, expected);
+        }
+        let in_day = blocks.iter().filter(|(_, t, _)| *t >= DAY + off && *t < 2 * DAY + off).count();
+        assert!(in_day <= 10, "{in_day} blocks for one local day");
+        assert_eq!(covered(&blocks), (0..4 * 96).map(|k| k * 15 * MINUTE).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn dirty_buckets_are_left_out_and_split_their_blocks() {
+        let dirty = vec![DAY + 6 * 60 * MINUTE + 15 * MINUTE];
+        let blocks = tile(DAY, 2 * DAY, vec![], dirty.clone());
+        let q = covered(&blocks);
+        assert_eq!(q.len(), 95);
+        assert!(!q.contains(&dirty[0]));
+        assert!(blocks.contains(&(360, DAY, DAY)) && blocks.contains(&(360, DAY + 12 * 60 * MINUTE, DAY)));
+    }
+
+    #[test]
+    fn negative_instants_align_like_date_bin() {
+        let blocks = tile(-DAY, 0, vec![], vec![]);
+        assert_eq!(blocks, vec![(1440, -DAY, -DAY)]);
+    }
+}
