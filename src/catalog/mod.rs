@@ -2,3 +2,19 @@
 //! tick_state, tick_run, and the bucket function every writer shares.
 
 pgrx::extension_sql_file!("schema.sql", name = "catalog", bootstrap);
+
+use crate::errors::SpiExt;
+use pgrx::prelude::*;
+
+/// Whether the SQL objects of 0.3.0 are installed. A newer shared library runs with
+/// the previous version's SQL until ALTER EXTENSION usage_rollup UPDATE, and 0.3.0's
+/// update brings them all at once: the correction trigger function,
+/// tick_state.high_watermark, tick_run.appended, the six-hour and daily widths of
+/// rollup_ws and usage_rollup._ws_blocks, which stands for the lot here.
+pub fn sql_0_3_installed() -> bool {
+    Spi::get_one::<bool>(
+        "SELECT pg_catalog.to_regprocedure('usage_rollup._ws_blocks(timestamptz, timestamptz, timestamptz[], timestamptz[])') IS NOT NULL",
+    )
+    .or_raise("look up the installed SQL version")
+    .unwrap_or(false)
+}

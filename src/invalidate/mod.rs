@@ -2,6 +2,7 @@
 //! The trigger functions themselves are in triggers.sql; the reasons for their shape
 //! are written there.
 
+use crate::catalog;
 use crate::errors::SpiExt;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -118,11 +119,7 @@ pub fn install(usage: pg_sys::Oid, tasks: pg_sys::Oid, agents: pg_sys::Oid, issu
     }
     // the SQL of a version before 0.3.0 (under this library until ALTER EXTENSION
     // UPDATE, which installs it) has no correction trigger function
-    let has_function: bool =
-        Spi::get_one("SELECT pg_catalog.to_regprocedure('usage_rollup._invalidate_usage_correct()') IS NOT NULL")
-            .or_raise("look up the correction trigger function")
-            .unwrap_or(false);
-    if has_function {
+    if catalog::sql_0_3_installed() {
         Spi::run(&format!(
             "CREATE OR REPLACE TRIGGER {CORRECTION_TRIGGER} AFTER UPDATE ON {u} \
              REFERENCING OLD TABLE AS usage_rollup_old FOR EACH STATEMENT \

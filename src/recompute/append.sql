@@ -14,13 +14,7 @@ WITH new AS MATERIALIZED (
     SELECT @bucket@ AS bucket_start, a.workspace_id, t.runtime_id, t.agent_id, i.project_id,
            pg_catalog.lower(u.provider) AS provider, u.model, u.task_id, u.input_tokens, u.output_tokens,
            u.cache_read_tokens, u.cache_write_tokens, @cost@ AS cost_usd_ticks
-    FROM (SELECT * FROM @usage@ x
-          WHERE x.updated_at >= $2 AND x.updated_at < $3
-            AND x.created_at > '-infinity' AND x.created_at < '@bucket_limit@'
-          UNION ALL
-          SELECT * FROM @usage@ x
-          WHERE x.updated_at IS NULL AND x.created_at >= $2 AND x.created_at < $3
-            AND x.created_at > '-infinity' AND x.created_at < '@bucket_limit@') u
+    FROM @window_rows@
     -- a primary-key lookup per new row (the planner cannot estimate the window and
     -- would otherwise hash the whole tasks table for a few hundred rows)
     CROSS JOIN LATERAL (SELECT * FROM @tasks@ y WHERE y.id = u.task_id OFFSET 0) t

@@ -9,7 +9,7 @@ use pgrx::prelude::*;
 
 mod narrow;
 pub use narrow::installed as per_workspace_installed;
-pub use narrow::{blocks_installed, coarse_widths};
+pub use narrow::coarse_widths;
 
 const AGGREGATE: &str = include_str!("aggregate.sql");
 const REPLACE: &str = include_str!("replace.sql");
@@ -136,15 +136,8 @@ pub fn variants_of_new(binding: &Binding, starts: &[TimestampWithTimeZone], from
     if starts.is_empty() {
         return;
     }
-    // the rows of append.sql's window, by the same two indexes as discover.sql
-    let touched = "SELECT u.task_id FROM @usage@ u
-    WHERE u.updated_at >= $2 AND u.updated_at < $3
-      AND u.created_at > '-infinity' AND u.created_at < '@bucket_limit@' AND @bucket@ = ANY ($1::timestamptz[])
-    UNION
-    SELECT u.task_id FROM @usage@ u
-    WHERE u.updated_at IS NULL AND u.created_at >= $2 AND u.created_at < $3
-      AND u.created_at > '-infinity' AND u.created_at < '@bucket_limit@' AND @bucket@ = ANY ($1::timestamptz[])";
-    refresh_variants(binding, touched, &[starts.to_vec().into(), from.into(), to.into()]);
+    let touched = format!("SELECT DISTINCT u.task_id FROM {WINDOW_ROWS} WHERE @bucket@ = ANY ($1::timestamptz[])");
+    refresh_variants(binding, &touched, &[starts.to_vec().into(), from.into(), to.into()]);
 }
 
 fn refresh_variants(binding: &Binding, touched: &str, args: &[pgrx::datum::DatumWithOid]) {
@@ -157,6 +150,17 @@ fn refresh_variants(binding: &Binding, touched: &str, args: &[pgrx::datum::Datum
     Spi::run_with_args(&sql, args).or_raise("refresh the variant list");
 }
 
+/// The usage rows stamped in a tick's window [$2, $3), as `u`, by the same two
+/// indexes as discover.sql (the caller keeps those of its buckets): the rows
+/// append() adds, and whose tasks variants_of_new() looks at.
+const WINDOW_ROWS: &str = "(SELECT * FROM @usage@ x
+          WHERE x.updated_at >= $2 AND x.updated_at < $3
+            AND x.created_at > '-infinity' AND x.created_at < '@bucket_limit@'
+          UNION ALL
+          SELECT * FROM @usage@ x
+          WHERE x.updated_at IS NULL AND x.created_at >= $2 AND x.created_at < $3
+            AND x.created_at > '-infinity' AND x.created_at < '@bucket_limit@') u";
+
 /// Add the rows stamped in [from, to) of these buckets to both rollups (append.sql:
 /// the buckets must hold no other change since the watermark `from`).
 pub fn append(binding: &Binding, starts: &[TimestampWithTimeZone], from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> Outcome {
@@ -165,7 +169,10 @@ pub fn append(binding: &Binding, starts: &[TimestampWithTimeZone], from: Timesta
     }
     let per_workspace = if narrow::installed() { narrow::append_sql("delta") } else { String::new() };
     let sql = binding.render(&add_measures(
-        &add_measures(&APPEND.replace("@per_workspace@", &per_workspace), "r"),
+        &add_measures(
+            &APPEND.replace("@window_rows@", WINDOW_ROWS).replace("@per_workspace@", &per_workspace),
+            "r",
+        ),
         "w",
     ))
     .replace("@bucket_limit@", BUCKET_LIMIT);

@@ -4,6 +4,7 @@
 //! (hour, six hours, day) from all the rows of the width below it in its blocks.
 
 use crate::binding::{bin_end, bin_of, BUCKET_LIMIT, WS_WIDTHS};
+use crate::catalog::sql_0_3_installed;
 use crate::errors::SpiExt;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
@@ -36,7 +37,7 @@ fn refresh(width: i16, source: &str, bucket: &str, source_scope: &str, scope: &s
 }
 
 /// The CTEs (each starting with a comma) that add a rollup delta `source`, a set of
-/// rows shaped like usage_rollup.rollup, to the 15-minute and hourly rows (append.sql).
+/// rows shaped like usage_rollup.rollup, to the rows of every width (append.sql).
 pub fn append_sql(source: &str) -> String {
     std::iter::once((15, "r.bucket_start".to_string()))
         .chain(coarse_widths().into_iter().map(|(width, _)| (width, bin_of("r.bucket_start", width))))
@@ -59,20 +60,11 @@ pub fn append_sql(source: &str) -> String {
 /// the SQL of 0.2.0 (its width check refuses the others; a newer library runs with
 /// it until ALTER EXTENSION usage_rollup UPDATE, which adds and fills them).
 pub fn coarse_widths() -> Vec<(i64, i64)> {
-    if blocks_installed() {
+    if sql_0_3_installed() {
         WS_WIDTHS.to_vec()
     } else {
         WS_WIDTHS[..1].to_vec()
     }
-}
-
-/// Whether the SQL of 0.3.0 or later is installed (reports/blocks.rs).
-pub fn blocks_installed() -> bool {
-    Spi::get_one::<bool>(
-        "SELECT pg_catalog.to_regprocedure('usage_rollup._ws_blocks(timestamptz, timestamptz, timestamptz[], timestamptz[])') IS NOT NULL",
-    )
-    .or_raise("look up the report tiling")
-    .unwrap_or(false)
 }
 
 /// Whether the table exists: a new shared library runs with the previous version's

@@ -8,7 +8,7 @@ mod blocks;
 
 use crate::binding::Binding;
 use crate::errors::{Error, SpiExt};
-use crate::recompute;
+use crate::catalog;
 use crate::tz;
 use pgrx::datum::Date;
 use pgrx::prelude::*;
@@ -183,7 +183,7 @@ fn _usage_report_sql(grouping: &str, exact_raw: bool) -> String {
 #[search_path(pg_catalog, pg_temp)]
 fn _usage_query_sql(group_by: &str, exact_raw: bool, unfiltered: bool) -> String {
     // (the per-workspace path needs the SQL of 0.3.0: see recompute::coarse_widths)
-    if !exact_raw && unfiltered && matches!(group_by, "day" | "hour" | "none") && recompute::blocks_installed() {
+    if !exact_raw && unfiltered && matches!(group_by, "day" | "hour" | "none") && catalog::sql_0_3_installed() {
         usage_ws_sql(group_by)
     } else {
         _usage_report_sql(group_by, exact_raw)

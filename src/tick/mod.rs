@@ -5,6 +5,7 @@
 mod record_failure;
 
 use crate::binding::Binding;
+use crate::catalog;
 use crate::errors::{Error, SpiExt};
 use crate::invalidate;
 use crate::recompute;
@@ -42,15 +43,8 @@ pub fn safe_upper_bound(lag_secs: i64) -> TimestampWithTimeZone {
 /// starts here, where a tick would start. Call with the rollup lock held.
 pub fn rebuild_cut() -> TimestampWithTimeZone {
     let bound = safe_upper_bound(settings::safety_lag_secs());
-    let has_high_watermark = Spi::get_one::<bool>(
-        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute
-                        WHERE attrelid = 'usage_rollup.tick_state'::pg_catalog.regclass
-                          AND attname = 'high_watermark' AND NOT attisdropped)",
-    )
-    .or_raise("look at the tick state")
-    .unwrap_or(false);
     // (the column comes with the 0.3.0 SQL; before it, ticks never append)
-    let high_watermark = if has_high_watermark {
+    let high_watermark = if catalog::sql_0_3_installed() {
         ", high_watermark = greatest(s.high_watermark, s.watermark, excluded.watermark)"
     } else {
         ""
