@@ -4,14 +4,15 @@
 -- hour, 15 minutes) that lie inside one group and hold no dirty bucket, whose rows
 -- are read raw (reports/blocks.rs). @group_at(x)@ is the group of the instant x.
 ws_hour AS MATERIALIZED (
-    SELECT h, @group_at(h)@ AS first_quarter, @group_at(h + '00:45:00'::interval)@ AS last_quarter
+    SELECT h, @group_at(h - '00:15:00'::interval)@ AS before, @group_at(h)@ AS first_quarter,
+           @group_at(h + '00:45:00'::interval)@ AS last_quarter
     FROM pg_catalog.generate_series($8, $9 - '01:00:00'::interval, '01:00:00'::interval) h
 ),
 -- where a group starts: at an hour (its previous quarter is in another group), or
--- at a quarter inside an hour whose first and last quarters differ
+-- at a quarter inside an hour whose first and last quarters differ (a third
+-- conversion per hour instead of lag() over the hours, whose sort cost more)
 ws_edge AS (
-    SELECT x.h AS e
-    FROM (SELECT h, first_quarter, lag(last_quarter) OVER (ORDER BY h) AS before FROM ws_hour) x
+    SELECT x.h AS e FROM ws_hour x
     WHERE x.before IS DISTINCT FROM x.first_quarter AND x.h > $8
     UNION ALL
     SELECT x.h + k * '00:15:00'::interval
@@ -25,6 +26,18 @@ ws_block AS MATERIALIZED (
     FROM usage_rollup._ws_blocks($8, $9, (SELECT pg_catalog.array_agg(e.e) FROM ws_edge e),
                                  (SELECT pg_catalog.array_agg(d.bucket_start) FROM dirty d)) b
 ),
+-- consecutive blocks of one width in one group, read by one index range scan (a
+-- Kolkata day is four runs of twelve blocks: measured, a third fewer lookups
+-- than one per block)
+ws_run AS MATERIALIZED (
+    SELECT i.width, i.group_start, min(i.bucket_start) AS run_start,
+           max(i.bucket_start) + i.width * '00:01:00'::interval AS run_end
+    FROM (SELECT b.width, b.group_start, b.bucket_start,
+                 b.bucket_start - (pg_catalog.row_number() OVER (PARTITION BY b.group_start, b.width ORDER BY b.bucket_start))
+                                  * b.width * '00:01:00'::interval AS island
+          FROM ws_block b) i
+    GROUP BY i.width, i.group_start, i.island
+),
 -- a block's cells carry its group's start as their bucket: per_bucket then sums a
 -- group's blocks, and local time is looked at once per group
 cells AS (
@@ -32,8 +45,13 @@ cells AS (
            r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.cost_usd_ticks,
            r.uncosted_input_tokens, r.uncosted_output_tokens, r.uncosted_cache_read_tokens,
            r.uncosted_cache_write_tokens, r.task_count
-    FROM ws_block b
-    -- an index lookup per block (the planner cannot estimate the blocks)
-    CROSS JOIN LATERAL (SELECT * FROM usage_rollup.rollup_ws x
-                        WHERE x.workspace_id = $1 AND x.width = b.width AND x.bucket_start = b.bucket_start
+    FROM ws_run b
+    -- an index range scan per run (the planner cannot estimate the runs), by index
+    -- only: rollup_ws_workspace_time covers these columns
+    CROSS JOIN LATERAL (SELECT x.provider, x.model, x.input_tokens, x.output_tokens, x.cache_read_tokens, x.cache_write_tokens,
+                               x.cost_usd_ticks, x.uncosted_input_tokens, x.uncosted_output_tokens,
+                               x.uncosted_cache_read_tokens, x.uncosted_cache_write_tokens, x.task_count
+                        FROM usage_rollup.rollup_ws x
+                        WHERE x.workspace_id = $1 AND x.width = b.width
+                          AND x.bucket_start >= b.run_start AND x.bucket_start < b.run_end
                         OFFSET 0) r

@@ -27,6 +27,22 @@ const PER_BUCKET_SUM: &str = "    SELECT @bucket_key@ AS bucket_start, @key@ AS 
            sum(uncosted_cache_write_tokens) AS uncosted_cache_write_tokens, sum(task_count) AS task_count
     FROM cells
     GROUP BY 1, 2, 3, 4";
+/// usage.sql's per_bucket when the cells are one row per bucket and group key
+/// already (summing them again cost a hash table of as many groups as rows).
+const PER_BUCKET_AS_IS: &str = "    SELECT bucket_start, NULL::uuid AS k, provider, model, input_tokens, output_tokens,
+           cache_read_tokens, cache_write_tokens, cost_usd_ticks, uncosted_input_tokens, uncosted_output_tokens,
+           uncosted_cache_read_tokens, uncosted_cache_write_tokens, task_count
+    FROM cells";
+/// usage.sql's local_bucket: the distinct buckets of per_bucket with their local
+/// time (materialized, and the date filter kept out of the DISTINCT: else the
+/// conversion ran twice per per_bucket row instead of once per bucket).
+const LOCAL_BUCKETS_DISTINCT: &str = "    SELECT b.bucket_start, b.bucket_start AT TIME ZONE $4 AS local_ts
+    FROM (SELECT DISTINCT bucket_start FROM per_bucket OFFSET 0) b";
+/// usage.sql's local_bucket for per_bucket rows that are not summed per bucket:
+/// every 15-minute bucket of the range, so that per_bucket is read only once (and
+/// need not be materialized: 100k rows spilled to disk).
+const LOCAL_BUCKETS_ALL: &str = "    SELECT b.bucket_start, b.bucket_start AT TIME ZONE $4 AS local_ts
+    FROM pg_catalog.generate_series($8, $9 - '00:15:00'::interval, '00:15:00'::interval) b(bucket_start)";
 /// For reports grouped by a key (or nothing) only the buckets near the ends of the
 /// range need their local date: every bucket from UTC midnight of from_date + 1 to
 /// UTC midnight of to_date has a local date in the range under any offset within
@@ -38,6 +54,7 @@ const INTERIOR_AS_ONE: &str = "CASE WHEN bucket_start >= (($2 + 1)::timestamp AT
                 THEN ($2 + 1)::timestamp AT TIME ZONE 'UTC' ELSE bucket_start END";
 const CELLS_FULL: &str = include_str!("cells_full.sql");
 const CELLS_WS: &str = include_str!("cells_ws.sql");
+const CELLS_WS_HOUR: &str = include_str!("cells_ws_hour.sql");
 const RAW_USAGE: &str = include_str!("raw_usage.sql");
 const ISSUE_USAGE: &str = include_str!("issue_usage.sql");
 const RUNS: &str = include_str!("runs.sql");
@@ -163,9 +180,11 @@ fn _usage_report_sql(grouping: &str, exact_raw: bool) -> String {
         binding.render(&RAW_USAGE.replace("@report_usage_rows@", REPORT_USAGE_ROWS).replace("@rowgroup@", rowgroup))
     } else {
         binding.render(
-            &USAGE
+            &usage_template()
                 .replace("@rollup_cells@", CELLS_FULL)
+                .replace("@per_bucket_materialized@", "MATERIALIZED")
                 .replace("@per_bucket@", PER_BUCKET_SUM)
+                .replace("@local_buckets@", LOCAL_BUCKETS_DISTINCT)
                 .replace("@bucket_key@", if matches!(grouping, "day" | "hour") { "bucket_start" } else { INTERIOR_AS_ONE })
                 .replace("@raw_key_columns@", "agent_id, project_id, runtime_id")
                 .replace("@raw_group_by@", "bucket_start, workspace_id, runtime_id, agent_id, project_id, provider, model")
@@ -204,11 +223,18 @@ fn usage_ws_sql(group_by: &str) -> String {
         "none" => ("NULL::integer", "NULL::integer", "(@x@ AT TIME ZONE $4)::date"),
         other => pgrx::error!("usage_rollup: no per-workspace usage report is grouped by \"{other}\""),
     };
-    let cells = expand_group_at(CELLS_WS, group_at);
+    // by local hour: one range scan of one width, each row already its own bucket
+    let (cells, materialized, per_bucket, local_buckets) = if group_by == "hour" {
+        (CELLS_WS_HOUR.to_string(), "NOT MATERIALIZED", PER_BUCKET_AS_IS, LOCAL_BUCKETS_ALL)
+    } else {
+        (expand_group_at(CELLS_WS, group_at), "MATERIALIZED", PER_BUCKET_SUM, LOCAL_BUCKETS_DISTINCT)
+    };
     binding.render(
-        &USAGE
+        &usage_template()
             .replace("@rollup_cells@", &cells)
-            .replace("@per_bucket@", PER_BUCKET_SUM)
+            .replace("@per_bucket_materialized@", materialized)
+            .replace("@per_bucket@", per_bucket)
+            .replace("@local_buckets@", local_buckets)
             .replace("@bucket_key@", "bucket_start")
             .replace("@raw_key_columns@", "NULL::uuid, NULL::uuid, NULL::uuid")
             .replace("@raw_group_by@", "bucket_start, provider, model")
@@ -216,6 +242,48 @@ fn usage_ws_sql(group_by: &str) -> String {
             .replace("@group@", group)
             .replace("@key@", "NULL::uuid"),
     )
+}
+
+/// usage.sql with the watermark as a literal.
+fn usage_template() -> String {
+    USAGE.replace("@watermark@", &watermark_literal())
+}
+
+/// The watermark as a SQL literal, read in the snapshot of the statement that runs
+/// the report: this function is called from the report's PL/pgSQL, which is
+/// STABLE and so runs the report query in that same snapshot. (pgrx's Spi takes a
+/// new snapshot once the transaction has written anything; a newer watermark than
+/// the report's snapshot sees would leave rows of a tick that committed in between
+/// out of both the rollup and the raw tail.)
+fn watermark_literal() -> String {
+    const QUERY: &std::ffi::CStr = c"SELECT pg_catalog.quote_literal(CASE WHEN s.w IS NULL OR NOT pg_catalog.isfinite(s.w)
+                THEN coalesce(s.w::text, '-infinity')
+                ELSE pg_catalog.to_char(s.w AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00' END)
+                || '::timestamptz'
+         FROM (SELECT (SELECT t.watermark FROM usage_rollup.tick_state t WHERE t.id = 1) AS w) s";
+    // SAFETY: a balanced SPI_connect/SPI_finish around one read-only SELECT; an
+    // error raised inside unwinds through pgrx's guard and aborts the (sub)transaction,
+    // which closes the connection.
+    unsafe {
+        if pg_sys::SPI_connect() != pg_sys::SPI_OK_CONNECT as i32 {
+            pgrx::error!("usage_rollup could not connect to SPI to read the watermark");
+        }
+        // read_only = true: the active snapshot, never a new one
+        let rc = pg_sys::SPI_execute(QUERY.as_ptr(), true, 1);
+        if rc != pg_sys::SPI_OK_SELECT as i32 || pg_sys::SPI_processed != 1 || pg_sys::SPI_tuptable.is_null() {
+            pg_sys::SPI_finish();
+            pgrx::error!("usage_rollup could not read the watermark (SPI code {rc})");
+        }
+        let table = *pg_sys::SPI_tuptable;
+        let value = pg_sys::SPI_getvalue(*table.vals, table.tupdesc, 1);
+        let literal = if value.is_null() {
+            "'-infinity'::timestamptz".to_string()
+        } else {
+            std::ffi::CStr::from_ptr(value).to_string_lossy().into_owned()
+        };
+        pg_sys::SPI_finish();
+        literal
+    }
 }
 
 /// Replace every @group_at(x)@ of a template by the group expression of x.

@@ -4,20 +4,21 @@
 -- Local days are whole buckets (15-minute UTC buckets, offsets in multiples of 15
 -- minutes: checked by _report_window, which sends misaligned zones to the raw
 -- report instead), so a bucket's local date and hour are those of all its rows.
-WITH wm AS (
-    SELECT coalesce((SELECT s.watermark FROM usage_rollup.tick_state s WHERE s.id = 1),
-                    '-infinity'::timestamptz) AS w
-),
+WITH
 -- Freshness: buckets whose rollup rows may not reflect the raw rows yet, in this
 -- statement's snapshot: queued invalidations and rows stamped since the watermark.
 -- Their rows are read raw; every other bucket is read from the rollup.
+-- The watermark is a literal, read in this statement's snapshot (reports/mod.rs,
+-- watermark_literal): the planner then sees that few rows are that new (against a
+-- subquery it guessed a third of the table and sorted the rollup's cells to group
+-- them, a quarter of a sparse daily report's time).
 dirty AS (
     SELECT d.bucket_start FROM usage_rollup.dirty_bucket d WHERE d.bucket_start >= $8 AND d.bucket_start < $9
     UNION
-    SELECT @bucket@ FROM @usage@ u, wm WHERE u.updated_at >= wm.w AND u.created_at >= $8 AND u.created_at < $9
+    SELECT @bucket@ FROM @usage@ u WHERE u.updated_at >= @watermark@ AND u.created_at >= $8 AND u.created_at < $9
     UNION
-    SELECT @bucket@ FROM @usage@ u, wm
-    WHERE u.updated_at IS NULL AND u.created_at >= greatest(wm.w, $8) AND u.created_at < $9
+    SELECT @bucket@ FROM @usage@ u
+    WHERE u.updated_at IS NULL AND u.created_at >= greatest(@watermark@, $8) AND u.created_at < $9
 ),
 raw AS MATERIALIZED (
     SELECT @bucket@ AS bucket_start, a.workspace_id, t.runtime_id, t.agent_id, i.project_id,
@@ -83,13 +84,13 @@ excess AS (
 ),
 -- Sum per bucket first, then convert each distinct bucket to local time once: the
 -- conversion costs more than the sums, and a 90-day range has at most 8,640 buckets.
--- (The per-workspace path sums per group of blocks: see cells_ws.sql.)
-per_bucket AS MATERIALIZED (
+-- (The per-workspace path sums per group of blocks, see cells_ws.sql, or by local
+-- hour keeps its rows as they are and converts every bucket of the range.)
+per_bucket AS @per_bucket_materialized@ (
 @per_bucket@
 ),
-local_bucket AS (
-    SELECT b.bucket_start, b.bucket_start AT TIME ZONE $4 AS local_ts
-    FROM (SELECT DISTINCT bucket_start FROM per_bucket) b
+local_bucket AS MATERIALIZED (
+@local_buckets@
 ),
 grouped AS (
     SELECT @local_group@ AS g, p.provider, p.model,
