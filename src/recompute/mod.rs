@@ -187,9 +187,40 @@ pub fn rebuild_variants(binding: &Binding) {
     let sql = binding.render(
         "INSERT INTO usage_rollup.variant (task_id, provider, model) \
          SELECT u.task_id, pg_catalog.lower(u.provider), u.model FROM @usage@ u \
+         WHERE u.task_id IN (SELECT m.task_id FROM @usage@ m WHERE @may_pair@) \
          GROUP BY 1, 2, 3 HAVING count(*) > 1",
-    );
+    )
+    .replace("@may_pair@", &may_pair(binding, "m"));
     Spi::run(&sql).or_raise("rebuild the variant list");
+}
+
+/// A condition on a usage row `alias` that every row of a variant pair (two rows of
+/// one task, lower(provider) and model) meets at least once per pair. When the usage
+/// table is unique on (task_id, provider, model), or on fewer of them, a pair needs
+/// a provider that is not lower-case (or a NULL, which a unique index lets repeat):
+/// then the whole list is rebuilt from those few rows' tasks instead of every task
+/// (measured: 4.7 s after a 3M-row backfill, by the task index with heap fetches).
+/// Without such an index any two rows may pair: `true`. (A tick's refresh cannot
+/// use it: a recomputed bucket may hold only the lower-case row of a pair.)
+fn may_pair(binding: &Binding, alias: &str) -> String {
+    let unique: Option<bool> = Spi::get_one_with_args(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i
+                        WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indisvalid
+                          AND i.indpred IS NULL AND i.indexprs IS NULL
+                          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                                          WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[])
+                                            AND a.attname NOT IN ('task_id', 'provider', 'model')))",
+        &[binding.usage.as_str().into()],
+    )
+    .or_raise("look at the usage table's unique indexes");
+    if unique == Some(true) {
+        format!(
+            "({alias}.provider IS DISTINCT FROM pg_catalog.lower({alias}.provider) \
+             OR {alias}.provider IS NULL OR {alias}.model IS NULL)"
+        )
+    } else {
+        "true".to_string()
+    }
 }
 
 /// Rebuild every bucket in [from, to) from its rows stamped before `cut`; both

@@ -27,22 +27,11 @@ const PER_BUCKET_SUM: &str = "    SELECT @bucket_key@ AS bucket_start, @key@ AS 
            sum(uncosted_cache_write_tokens) AS uncosted_cache_write_tokens, sum(task_count) AS task_count
     FROM cells
     GROUP BY 1, 2, 3, 4";
-/// usage.sql's per_bucket when the cells are one row per bucket and group key
-/// already (summing them again cost a hash table of as many groups as rows).
+/// usage.sql's per_bucket when the cells are summed per bucket already.
 const PER_BUCKET_AS_IS: &str = "    SELECT bucket_start, NULL::uuid AS k, provider, model, input_tokens, output_tokens,
            cache_read_tokens, cache_write_tokens, cost_usd_ticks, uncosted_input_tokens, uncosted_output_tokens,
            uncosted_cache_read_tokens, uncosted_cache_write_tokens, task_count
     FROM cells";
-/// usage.sql's local_bucket: the distinct buckets of per_bucket with their local
-/// time (materialized, and the date filter kept out of the DISTINCT: else the
-/// conversion ran twice per per_bucket row instead of once per bucket).
-const LOCAL_BUCKETS_DISTINCT: &str = "    SELECT b.bucket_start, b.bucket_start AT TIME ZONE $4 AS local_ts
-    FROM (SELECT DISTINCT bucket_start FROM per_bucket OFFSET 0) b";
-/// usage.sql's local_bucket for per_bucket rows that are not summed per bucket:
-/// every 15-minute bucket of the range, so that per_bucket is read only once (and
-/// need not be materialized: 100k rows spilled to disk).
-const LOCAL_BUCKETS_ALL: &str = "    SELECT b.bucket_start, b.bucket_start AT TIME ZONE $4 AS local_ts
-    FROM pg_catalog.generate_series($8, $9 - '00:15:00'::interval, '00:15:00'::interval) b(bucket_start)";
 /// For reports grouped by a key (or nothing) only the buckets near the ends of the
 /// range need their local date: every bucket from UTC midnight of from_date + 1 to
 /// UTC midnight of to_date has a local date in the range under any offset within
@@ -182,9 +171,7 @@ fn _usage_report_sql(grouping: &str, exact_raw: bool) -> String {
         binding.render(
             &usage_template()
                 .replace("@rollup_cells@", CELLS_FULL)
-                .replace("@per_bucket_materialized@", "MATERIALIZED")
                 .replace("@per_bucket@", PER_BUCKET_SUM)
-                .replace("@local_buckets@", LOCAL_BUCKETS_DISTINCT)
                 .replace("@bucket_key@", if matches!(grouping, "day" | "hour") { "bucket_start" } else { INTERIOR_AS_ONE })
                 .replace("@raw_key_columns@", "agent_id, project_id, runtime_id")
                 .replace("@raw_group_by@", "bucket_start, workspace_id, runtime_id, agent_id, project_id, provider, model")
@@ -223,18 +210,16 @@ fn usage_ws_sql(group_by: &str) -> String {
         "none" => ("NULL::integer", "NULL::integer", "(@x@ AT TIME ZONE $4)::date"),
         other => pgrx::error!("usage_rollup: no per-workspace usage report is grouped by \"{other}\""),
     };
-    // by local hour: one range scan of one width, each row already its own bucket
-    let (cells, materialized, per_bucket, local_buckets) = if group_by == "hour" {
-        (CELLS_WS_HOUR.to_string(), "NOT MATERIALIZED", PER_BUCKET_AS_IS, LOCAL_BUCKETS_ALL)
+    // by local hour: one range scan of one width, already summed per local hour
+    let (cells, per_bucket) = if group_by == "hour" {
+        (CELLS_WS_HOUR.to_string(), PER_BUCKET_AS_IS)
     } else {
-        (expand_group_at(CELLS_WS, group_at), "MATERIALIZED", PER_BUCKET_SUM, LOCAL_BUCKETS_DISTINCT)
+        (expand_group_at(CELLS_WS, group_at), PER_BUCKET_SUM)
     };
     binding.render(
         &usage_template()
             .replace("@rollup_cells@", &cells)
-            .replace("@per_bucket_materialized@", materialized)
             .replace("@per_bucket@", per_bucket)
-            .replace("@local_buckets@", local_buckets)
             .replace("@bucket_key@", "bucket_start")
             .replace("@raw_key_columns@", "NULL::uuid, NULL::uuid, NULL::uuid")
             .replace("@raw_group_by@", "bucket_start, provider, model")

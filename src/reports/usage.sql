@@ -84,13 +84,16 @@ excess AS (
 ),
 -- Sum per bucket first, then convert each distinct bucket to local time once: the
 -- conversion costs more than the sums, and a 90-day range has at most 8,640 buckets.
--- (The per-workspace path sums per group of blocks, see cells_ws.sql, or by local
--- hour keeps its rows as they are and converts every bucket of the range.)
-per_bucket AS @per_bucket_materialized@ (
+-- (The per-workspace path sums per group of blocks, see cells_ws.sql, or per local
+-- hour, see cells_ws_hour.sql.)
+per_bucket AS MATERIALIZED (
 @per_bucket@
 ),
+-- (materialized, and the filter kept out of the DISTINCT: else the conversion ran
+-- once per per_bucket row, twice, instead of once per bucket)
 local_bucket AS MATERIALIZED (
-@local_buckets@
+    SELECT b.bucket_start, b.bucket_start AT TIME ZONE $4 AS local_ts
+    FROM (SELECT DISTINCT bucket_start FROM per_bucket OFFSET 0) b
 ),
 grouped AS (
     SELECT @local_group@ AS g, p.provider, p.model,
