@@ -1,9 +1,11 @@
 //! The per-workspace rollup, usage_rollup.rollup_ws (catalog/schema.sql): refreshed
 //! from the rollup right after the rollup's buckets are recomputed, in the same
 //! transaction, first the 15-minute rows of those buckets, then each coarser width
-//! (hour, six hours, day) from all the rows of the width below it in its blocks.
+//! (hour, six hours, day) from the rows of the width below it in its blocks: after
+//! a tick's recompute, only the blocks of the keys whose rows below changed; after
+//! a backfill's range, every block the range touches.
 
-use crate::binding::{bin_end, bin_of, BUCKET_LIMIT, WS_WIDTHS};
+use crate::binding::{bin_end, bin_of, WS_WIDTHS};
 use crate::catalog::sql_0_3_installed;
 use crate::errors::SpiExt;
 use pgrx::datum::DatumWithOid;
@@ -11,10 +13,17 @@ use pgrx::prelude::*;
 
 const NARROW: &str = include_str!("narrow.sql");
 const FRESH: &str = include_str!("narrow_fresh.sql");
+const KEYED: &str = include_str!("narrow_keyed.sql");
 const FULL: &str = "usage_rollup.rollup";
 const QUARTERS: &str = "usage_rollup.rollup_ws";
 
-fn refresh(width: i16, source: &str, bucket: &str, source_scope: &str, scope: &str, args: &[DatumWithOid]) -> i64 {
+/// What a refresh statement returns: the rows written, and (KEYS) the keys of the
+/// changed rows as a jsonb array of {bucket_start, workspace_id, provider, model}.
+const COUNT: &str = "SELECT (SELECT count(*) FROM removed) + (SELECT count(*) FROM written), NULL::text";
+const KEYS: &str = "SELECT count(*), coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(c)), '[]'::jsonb)::text
+FROM (SELECT * FROM removed UNION ALL SELECT * FROM written) c";
+
+fn refresh(width: i16, source: &str, bucket: &str, source_scope: &str, scope: &str, args: &[DatumWithOid], result: &str) -> (i64, String) {
     let empty = Spi::get_one_with_args::<bool>(
         &format!("SELECT NOT EXISTS (SELECT 1 FROM usage_rollup.rollup_ws w WHERE w.width = {width} AND {scope})"),
         args,
@@ -23,9 +32,13 @@ fn refresh(width: i16, source: &str, bucket: &str, source_scope: &str, scope: &s
     .unwrap_or(false);
     // the first backfill: nothing to compare or delete, append the fresh rows
     let template = if empty {
-        format!("WITH written AS (INSERT INTO usage_rollup.rollup_ws {FRESH} RETURNING 1) SELECT count(*) FROM written")
+        format!(
+            "WITH written AS (INSERT INTO usage_rollup.rollup_ws AS w {FRESH} \
+             RETURNING w.bucket_start, w.workspace_id, w.provider, w.model), \
+             removed AS (SELECT * FROM written WHERE false) {result}"
+        )
     } else {
-        super::upsert_measures(NARROW, "w").replace("@fresh@", FRESH)
+        super::upsert_measures(NARROW, "w").replace("@fresh@", FRESH).replace("@result@", result)
     };
     let sql = template
         .replace("@width@", &width.to_string())
@@ -33,7 +46,22 @@ fn refresh(width: i16, source: &str, bucket: &str, source_scope: &str, scope: &s
         .replace("@bucket@", bucket)
         .replace("@source_scope@", source_scope)
         .replace("@scope@", scope);
-    Spi::get_one_with_args::<i64>(&sql, args).or_raise("refresh the per-workspace rollup").unwrap_or(0)
+    let (written, keys): (Option<i64>, Option<String>) =
+        Spi::get_two_with_args(&sql, args).or_raise("refresh the per-workspace rollup");
+    (written.unwrap_or(0), keys.unwrap_or_default())
+}
+
+/// Refresh the rows of a coarser width for the changed keys of the width below
+/// (narrow_keyed.sql); returns the rows written and this width's changed keys.
+fn refresh_keys(width: i64, below: i64, keys: &str) -> (i64, String) {
+    let sql = super::upsert_measures(KEYED, "w")
+        .replace("@bin@", &bin_of("x.bucket_start", width))
+        .replace("@width@", &width.to_string())
+        .replace("@below@", &below.to_string())
+        .replace("@last@", &(width - below).to_string());
+    let (written, keys): (Option<i64>, Option<String>) =
+        Spi::get_two_with_args(&sql, &[keys.into()]).or_raise("refresh the per-workspace rollup");
+    (written.unwrap_or(0), keys.unwrap_or_default())
 }
 
 /// The CTEs (each starting with a comma) that add a rollup delta `source`, a set of
@@ -81,42 +109,23 @@ pub fn buckets(starts: &[TimestampWithTimeZone]) -> i64 {
     if !installed() {
         return 0;
     }
-    let mut written = refresh(
+    let (mut written, mut keys) = refresh(
         15,
         FULL,
         "r.bucket_start",
         "r.bucket_start = ANY ($1::timestamptz[])",
         "w.bucket_start = ANY ($1::timestamptz[])",
         &[starts.to_vec().into()],
+        KEYS,
     );
+    // each coarser width: only the blocks of keys whose rows below changed
     for (width, below) in coarse_widths() {
-        // the blocks of this width that hold the buckets, and every row of the width
-        // below in those blocks (their sums are the blocks' rows)
-        let (blocks, parts): (Option<Vec<TimestampWithTimeZone>>, Option<Vec<TimestampWithTimeZone>>) =
-            Spi::get_two_with_args(
-                &format!(
-                    "WITH b AS (SELECT DISTINCT {} AS b
-                                FROM pg_catalog.unnest($1::timestamptz[]) s
-                                WHERE s > '-infinity' AND s < '{BUCKET_LIMIT}')
-                     SELECT (SELECT pg_catalog.array_agg(b) FROM b),
-                            (SELECT pg_catalog.array_agg(b.b + k * '{below} minutes'::interval)
-                             FROM b, pg_catalog.generate_series(0, {} - 1) k
-                             WHERE b.b + k * '{below} minutes'::interval < '{BUCKET_LIMIT}')",
-                    bin_of("s", width),
-                    width / below
-                ),
-                &[starts.to_vec().into()],
-            )
-            .or_raise("find the blocks of the recomputed buckets");
-        let (Some(blocks), Some(parts)) = (blocks, parts) else { return written };
-        written += refresh(
-            width as i16,
-            QUARTERS,
-            &bin_of("r.bucket_start", width),
-            &format!("r.width = {below} AND r.bucket_start = ANY ($1::timestamptz[])"),
-            "w.bucket_start = ANY ($2::timestamptz[])",
-            &[parts.into(), blocks.into()],
-        );
+        if keys == "[]" {
+            break;
+        }
+        let (n, changed) = refresh_keys(width, below, &keys);
+        written += n;
+        keys = changed;
     }
     written
 }
@@ -133,7 +142,9 @@ pub fn range(from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> i64 {
         "r.bucket_start >= $1 AND r.bucket_start < $2",
         "w.bucket_start >= $1 AND w.bucket_start < $2",
         &[from.into(), to.into()],
-    );
+        COUNT,
+    )
+    .0;
     for (width, below) in coarse_widths() {
         // the blocks that [from, to) touches; the last one may end past the last timestamp
         let (b0, b1): (Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>) = Spi::get_two_with_args(
@@ -149,7 +160,9 @@ pub fn range(from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> i64 {
             &format!("r.width = {below} AND r.bucket_start >= $1 AND r.bucket_start < $2"),
             "w.bucket_start >= $1 AND w.bucket_start < $2",
             &[b0.into(), b1.into()],
-        );
+            COUNT,
+        )
+        .0;
     }
     written
 }
