@@ -14,6 +14,7 @@ use pgrx::prelude::*;
 const NARROW: &str = include_str!("narrow.sql");
 const FRESH: &str = include_str!("narrow_fresh.sql");
 const KEYED: &str = include_str!("narrow_keyed.sql");
+const WRITE: &str = include_str!("narrow_write.sql");
 const FULL: &str = "usage_rollup.rollup";
 const QUARTERS: &str = "usage_rollup.rollup_ws";
 
@@ -38,7 +39,7 @@ fn refresh(width: i16, source: &str, bucket: &str, source_scope: &str, scope: &s
              removed AS (SELECT * FROM written WHERE false) {result}"
         )
     } else {
-        super::upsert_measures(NARROW, "w").replace("@fresh@", FRESH).replace("@result@", result)
+        writing(NARROW).replace("@fresh@", FRESH).replace("@result@", result)
     };
     let sql = template
         .replace("@width@", &width.to_string())
@@ -51,10 +52,21 @@ fn refresh(width: i16, source: &str, bucket: &str, source_scope: &str, scope: &s
     (written.unwrap_or(0), keys.unwrap_or_default())
 }
 
+/// A refresh template with its write (narrow_write.sql) filled in.
+fn writing(template: &str) -> String {
+    super::upsert_measures(&template.replace("@write@", WRITE), "w")
+}
+
 /// Refresh the rows of a coarser width for the changed keys of the width below
 /// (narrow_keyed.sql); returns the rows written and this width's changed keys.
 fn refresh_keys(width: i64, below: i64, keys: &str) -> (i64, String) {
-    let sql = super::upsert_measures(KEYED, "w")
+    // the fresh sums of each key's rows below, under its block
+    let sql = writing(KEYED)
+        .replace("@fresh@", FRESH)
+        .replace("@source@", "below")
+        .replace("@bucket@", "r.block")
+        .replace("@source_scope@", "true")
+        .replace("@result@", KEYS)
         .replace("@bin@", &bin_of("x.bucket_start", width))
         .replace("@width@", &width.to_string())
         .replace("@below@", &below.to_string())

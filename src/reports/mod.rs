@@ -199,22 +199,19 @@ fn _usage_query_sql(group_by: &str, exact_raw: bool, unfiltered: bool) -> String
 /// The usage report query from the per-workspace rollup (usage_rollup.rollup_ws).
 fn usage_ws_sql(group_by: &str) -> String {
     let binding = Binding::require("a usage report");
-    let (group, local_group, group_at) = match group_by {
-        "day" => ("(bucket_start AT TIME ZONE $4)::date", "l.local_ts::date", "(@x@ AT TIME ZONE $4)::date"),
+    let local_date = "(@x@ AT TIME ZONE $4)::date";
+    let (group, local_group, cells, per_bucket) = match group_by {
+        "day" => ("(bucket_start AT TIME ZONE $4)::date", "l.local_ts::date", expand_group_at(CELLS_WS, local_date), PER_BUCKET_SUM),
+        // one range scan of one width, already summed per local hour of day
         "hour" => (
             "extract(hour FROM bucket_start AT TIME ZONE $4)::integer",
             "extract(hour FROM l.local_ts)::integer",
-            "extract(hour FROM @x@ AT TIME ZONE $4)",
+            CELLS_WS_HOUR.to_string(),
+            PER_BUCKET_AS_IS,
         ),
         // the range's ends split hours like local midnights do
-        "none" => ("NULL::integer", "NULL::integer", "(@x@ AT TIME ZONE $4)::date"),
+        "none" => ("NULL::integer", "NULL::integer", expand_group_at(CELLS_WS, local_date), PER_BUCKET_SUM),
         other => pgrx::error!("usage_rollup: no per-workspace usage report is grouped by \"{other}\""),
-    };
-    // by local hour: one range scan of one width, already summed per local hour
-    let (cells, per_bucket) = if group_by == "hour" {
-        (CELLS_WS_HOUR.to_string(), PER_BUCKET_AS_IS)
-    } else {
-        (expand_group_at(CELLS_WS, group_at), PER_BUCKET_SUM)
     };
     binding.render(
         &usage_template()
