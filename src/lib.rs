@@ -19,6 +19,7 @@ mod invalidate;
 mod privileges;
 mod recompute;
 mod reports;
+mod runs;
 mod schedule;
 mod settings;
 mod tick;

@@ -17,6 +17,9 @@ const NEEDED: &[(Table, &str)] = &[
     (Table::Usage, "task_id"),
     (Table::Tasks, "agent_id"),
     (Table::Tasks, "issue_id"),
+    // the run rollup recomputes a bucket's tasks by these (runs/cells.sql)
+    (Table::Tasks, "completed_at"),
+    (Table::Tasks, "started_at"),
 ];
 
 #[derive(Clone, Copy)]

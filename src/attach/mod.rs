@@ -10,6 +10,9 @@ pub mod contract;
 mod drop_guard;
 mod indexes;
 
+pub use indexes::ensure as ensure_indexes;
+
+use crate::catalog;
 use crate::errors::{Error, SpiExt};
 use crate::invalidate;
 use contract::{check_columns, check_relkind, Checked, Role, AGENTS, ISSUES, TASKS, USAGE, USERS};
@@ -165,7 +168,12 @@ fn attach(
     let usage_oid = roles[0].1;
     let tasks_oid = roles[1].1;
     indexes::ensure(usage_oid, tasks_oid, create_indexes);
-    invalidate::install(usage_oid, tasks_oid, roles[2].1, roles[3].1);
+    invalidate::install(usage_oid, tasks_oid, roles[2].1, roles[3].1, has_failure_reason);
+    // after the triggers: their lock keeps task writers out until this commits, so
+    // the build sees every task and misses no change (see runs::build)
+    if catalog::sql_0_5_installed() {
+        crate::runs::build();
+    }
 
     pgrx::notice!(
         "usage_rollup is attached to {} (usage), {} (tasks), {} (agents), {} (issues){}",
@@ -205,6 +213,9 @@ fn detach() {
     }
     if crate::recompute::per_workspace_installed() {
         Spi::run("TRUNCATE usage_rollup.rollup_ws").or_raise("remove the binding");
+    }
+    if catalog::sql_0_5_installed() {
+        Spi::run("TRUNCATE usage_rollup.task_rollup, usage_rollup.dirty_task_bucket").or_raise("remove the binding");
     }
     pgrx::notice!("usage_rollup is detached; its triggers, indexes and rollup rows are removed");
 }

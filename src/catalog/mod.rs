@@ -18,3 +18,14 @@ pub fn sql_0_3_installed() -> bool {
     .or_raise("look up the installed SQL version")
     .unwrap_or(false)
 }
+
+/// Whether the SQL objects of 0.5.0 are installed: the run rollup
+/// (usage_rollup.task_rollup), its queue, its triggers' function and the block
+/// tiling with weeks, usage_rollup._task_blocks, which stands for the lot here.
+pub fn sql_0_5_installed() -> bool {
+    Spi::get_one::<bool>(
+        "SELECT pg_catalog.to_regprocedure('usage_rollup._task_blocks(timestamptz, timestamptz, timestamptz[], timestamptz[])') IS NOT NULL",
+    )
+    .or_raise("look up the installed SQL version")
+    .unwrap_or(false)
+}

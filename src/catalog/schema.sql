@@ -170,6 +170,53 @@ CREATE INDEX tick_run_started_at ON usage_rollup.tick_run (started_at);
 COMMENT ON TABLE usage_rollup.tick_run IS
     'History of ticks and backfill slices (kept for usage_rollup.queue_retention).';
 
+-- The run rollup (SPEC §6: "the run and outcome reports need their own
+-- pre-aggregation"): terminal tasks by the 15-minute UTC bucket of completed_at
+-- (kind 'c': status, failure reason, run count and run time) and every started task
+-- by the bucket of started_at (kind 's'), per workspace and agent, and per
+-- workspace alone (agent_id NULL: the unfiltered dashboards read a row per bucket,
+-- status and reason instead of one per agent). Widths as in rollup_ws, plus a week
+-- (10080, aligned like the others at 2000-01-01, a Saturday) for the per-agent
+-- reports, whose 90 days are then a dozen rows per agent and outcome. Runtime and
+-- project are not keys: a report filtered by them (or by agent) reads the tasks
+-- table. Kept exact by the tick from the queue below; built
+-- whole by attach().
+CREATE TABLE usage_rollup.task_rollup (
+    workspace_id     uuid,
+    kind             "char"      NOT NULL CHECK (kind IN ('c', 's')),
+    width            smallint    NOT NULL CHECK (width IN (15, 60, 360, 1440, 10080)),
+    bucket_start     timestamptz NOT NULL,
+    agent_id         uuid,       -- NULL: every agent of the workspace
+    status           text,       -- kind 'c' only
+    failure_reason   text,       -- failed only: NULL or empty reads 'unclassified'
+    tasks            bigint      NOT NULL,   -- kind 'c': terminal tasks with completed_at; 's': started tasks
+    runs             bigint      NOT NULL,   -- kind 'c': of those, the ones that started
+    run_seconds      numeric     NOT NULL,   -- their completed_at - started_at, exact
+    -- (leads with the bucket: a tick recomputes a bucket of every workspace)
+    CONSTRAINT task_rollup_key UNIQUE NULLS NOT DISTINCT
+        (width, bucket_start, kind, workspace_id, agent_id, status, failure_reason)
+);
+-- Reports read by index only: the per-workspace rows, and (per-agent reports) the
+-- agent rows of a workspace. An agent filter reads the tasks table by agent_id.
+CREATE INDEX task_rollup_workspace ON usage_rollup.task_rollup (workspace_id, kind, width, bucket_start)
+    INCLUDE (status, failure_reason, tasks, runs, run_seconds) WHERE agent_id IS NULL;
+CREATE INDEX task_rollup_workspace_agent ON usage_rollup.task_rollup (workspace_id, kind, width, bucket_start)
+    INCLUDE (agent_id, status, failure_reason, tasks, runs, run_seconds) WHERE agent_id IS NOT NULL;
+COMMENT ON TABLE usage_rollup.task_rollup IS
+    'Task outcomes, runs and starts per workspace (and agent) in 15-minute to weekly UTC blocks: the run and outcome reports'' path.';
+
+-- Buckets (of started_at or completed_at) whose tasks changed since the last tick.
+-- Append-only like dirty_bucket, for the same reason; every change to a task the
+-- run rollup counts queues its buckets here (triggers.sql), so reports read these
+-- buckets from the tasks table and every other one from the run rollup.
+CREATE TABLE usage_rollup.dirty_task_bucket (
+    id           bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    bucket_start timestamptz NOT NULL,
+    enqueued_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+COMMENT ON TABLE usage_rollup.dirty_task_bucket IS
+    'Buckets of task starts and completions changed since the last tick; drained by tick().';
+
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.binding', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.rollup', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.rollup_ws', '');
@@ -177,9 +224,12 @@ SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_bucket', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.tick_state', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.tick_run', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.variant', '');
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.task_rollup', '');
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_task_bucket', '');
 -- identity sequences too, or restored ids collide with new ones
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_bucket_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.tick_run_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_task_bucket_id_seq', '');
 
 -- The bucket of a timestamp. date_bin works on absolute time, so the result does not
 -- depend on the session TimeZone (a bare date_trunc would: reference §3).

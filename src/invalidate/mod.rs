@@ -24,7 +24,13 @@ const USAGE_TRIGGERS: &[&str] = &[
 /// place: a shared library newer than the installed SQL runs without it until
 /// ALTER EXTENSION usage_rollup UPDATE installs it.
 pub const CORRECTION_TRIGGER: &str = "usage_rollup_usage_correct";
-const TASKS_TRIGGERS: &[&str] = &["usage_rollup_tasks_delete", "usage_rollup_tasks_update", "usage_rollup_tasks_truncate"];
+const TASKS_TRIGGERS: &[&str] = &[
+    "usage_rollup_tasks_delete",
+    "usage_rollup_tasks_update",
+    "usage_rollup_tasks_truncate",
+    "usage_rollup_tasks_runs_insert",
+    "usage_rollup_tasks_runs_update",
+];
 const AGENTS_TRIGGERS: &[&str] =
     &["usage_rollup_agents_delete", "usage_rollup_agents_update", "usage_rollup_agents_truncate"];
 const ISSUES_TRIGGERS: &[&str] =
@@ -37,7 +43,7 @@ fn relname(oid: pg_sys::Oid) -> String {
 }
 
 /// Install (or repair: CREATE OR REPLACE) every trigger.
-pub fn install(usage: pg_sys::Oid, tasks: pg_sys::Oid, agents: pg_sys::Oid, issues: pg_sys::Oid) {
+pub fn install(usage: pg_sys::Oid, tasks: pg_sys::Oid, agents: pg_sys::Oid, issues: pg_sys::Oid, has_failure_reason: bool) {
     let (u, t, a, i) = (relname(usage), relname(tasks), relname(agents), relname(issues));
     let (uo, to) = (usage.to_u32(), tasks.to_u32());
     let statements = [
@@ -126,6 +132,35 @@ pub fn install(usage: pg_sys::Oid, tasks: pg_sys::Oid, agents: pg_sys::Oid, issu
              EXECUTE FUNCTION usage_rollup._invalidate_usage_correct()"
         ))
         .or_raise("install an invalidation trigger");
+    }
+    // (the run rollup and its queue come with the 0.5.0 SQL)
+    if catalog::sql_0_5_installed() {
+        install_task_runs(&t, has_failure_reason);
+    }
+}
+
+/// The tasks table's triggers for the run rollup (triggers.sql, _invalidate_task_runs):
+/// a change to a task's status, times, failure reason, agent or id queues its
+/// buckets. Inserts of tasks that have neither time, and updates of anything else
+/// (a heartbeat, a runtime binding), do not call the function at all.
+pub fn install_task_runs(tasks: &str, has_failure_reason: bool) {
+    let failure_reason =
+        if has_failure_reason { " OR OLD.failure_reason IS DISTINCT FROM NEW.failure_reason" } else { "" };
+    for statement in [
+        format!(
+            "CREATE OR REPLACE TRIGGER usage_rollup_tasks_runs_insert AFTER INSERT ON {tasks} FOR EACH ROW \
+             WHEN (NEW.started_at IS NOT NULL OR NEW.completed_at IS NOT NULL) \
+             EXECUTE FUNCTION usage_rollup._invalidate_task_runs()"
+        ),
+        format!(
+            "CREATE OR REPLACE TRIGGER usage_rollup_tasks_runs_update AFTER UPDATE ON {tasks} FOR EACH ROW \
+             WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.started_at IS DISTINCT FROM NEW.started_at \
+                   OR OLD.completed_at IS DISTINCT FROM NEW.completed_at OR OLD.agent_id IS DISTINCT FROM NEW.agent_id \
+                   OR OLD.id IS DISTINCT FROM NEW.id{failure_reason}) \
+             EXECUTE FUNCTION usage_rollup._invalidate_task_runs()"
+        ),
+    ] {
+        Spi::run(&statement).or_raise("install an invalidation trigger");
     }
 }
 

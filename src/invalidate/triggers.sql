@@ -94,6 +94,11 @@ $$;
 CREATE FUNCTION usage_rollup._invalidate_tasks_delete() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    -- the run rollup counted them by their start and completion
+    INSERT INTO usage_rollup.dirty_task_bucket (bucket_start)
+    SELECT DISTINCT v.b FROM usage_rollup_old o
+    CROSS JOIN LATERAL (VALUES (usage_rollup.bucket_of(o.started_at)), (usage_rollup.bucket_of(o.completed_at))) v(b)
+    WHERE v.b IS NOT NULL;
     EXECUTE format(
         'INSERT INTO usage_rollup.dirty_bucket (bucket_start)
          SELECT DISTINCT usage_rollup.bucket_of(u.created_at)
@@ -115,6 +120,9 @@ BEGIN
          WHERE t.%I IN ($1, $2) AND u.created_at IS NOT NULL',
         TG_ARGV[1]::oid::regclass, TG_ARGV[0]::oid::regclass, TG_ARGV[2])
     USING OLD.id, NEW.id;
+    IF TG_ARGV[2] = 'agent_id' THEN
+        PERFORM usage_rollup._enqueue_task_runs(TG_ARGV[1]::oid, ARRAY[OLD.id, NEW.id]);
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -131,6 +139,59 @@ BEGIN
          FROM usage_rollup_old o JOIN %s t ON t.%I = o.id JOIN %s u ON u.task_id = t.id
          WHERE u.created_at IS NOT NULL',
         TG_ARGV[1]::oid::regclass, TG_ARGV[2], TG_ARGV[0]::oid::regclass);
+    -- tasks left without their agent drop out of the run rollup's join
+    IF TG_ARGV[2] = 'agent_id' THEN
+        PERFORM usage_rollup._enqueue_task_runs(TG_ARGV[1]::oid, ARRAY(SELECT o.id FROM usage_rollup_old o));
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- The run rollup (usage_rollup.task_rollup) counts a task in the bucket of its
+-- completed_at (status, failure reason, run time) and of its started_at, under its
+-- agent's workspace: these queue the buckets a task change can move it out of or
+-- into. Runtime and issue are not keys of the run rollup, so their changes queue
+-- nothing here.
+
+-- The start and completion buckets of the tasks whose agent is one of the given.
+CREATE FUNCTION usage_rollup._enqueue_task_runs(p_tasks oid, p_agent_ids uuid[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    EXECUTE format(
+        'INSERT INTO usage_rollup.dirty_task_bucket (bucket_start)
+         SELECT DISTINCT v.b FROM %s t
+         CROSS JOIN LATERAL (VALUES (usage_rollup.bucket_of(t.started_at)), (usage_rollup.bucket_of(t.completed_at))) v(b)
+         WHERE t.agent_id = ANY ($1) AND v.b IS NOT NULL', p_tasks::regclass)
+    USING p_agent_ids;
+END
+$$;
+
+-- A task inserted started or finished, or updated in its status, times, failure
+-- reason, agent or id (the triggers' WHEN clauses; a task's usual life is an insert
+-- with neither time, an update that starts it and one that finishes it). Its start
+-- bucket is queued only if the start or the task's identity changed: the start
+-- rows have no status.
+CREATE FUNCTION usage_rollup._invalidate_task_runs() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO usage_rollup.dirty_task_bucket (bucket_start)
+        SELECT DISTINCT v.b FROM (VALUES (usage_rollup.bucket_of(NEW.started_at)),
+                                         (usage_rollup.bucket_of(NEW.completed_at))) v(b)
+        WHERE v.b IS NOT NULL;
+    ELSIF OLD.started_at IS DISTINCT FROM NEW.started_at OR OLD.agent_id IS DISTINCT FROM NEW.agent_id
+          OR OLD.id IS DISTINCT FROM NEW.id THEN
+        INSERT INTO usage_rollup.dirty_task_bucket (bucket_start)
+        SELECT DISTINCT v.b FROM (VALUES (usage_rollup.bucket_of(OLD.started_at)), (usage_rollup.bucket_of(NEW.started_at)),
+                                         (usage_rollup.bucket_of(OLD.completed_at)),
+                                         (usage_rollup.bucket_of(NEW.completed_at))) v(b)
+        WHERE v.b IS NOT NULL;
+    ELSE
+        INSERT INTO usage_rollup.dirty_task_bucket (bucket_start)
+        SELECT DISTINCT v.b FROM (VALUES (usage_rollup.bucket_of(OLD.completed_at)),
+                                         (usage_rollup.bucket_of(NEW.completed_at))) v(b)
+        WHERE v.b IS NOT NULL;
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -141,6 +202,8 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     INSERT INTO usage_rollup.dirty_bucket (bucket_start)
     SELECT DISTINCT r.bucket_start FROM usage_rollup.rollup r;
+    INSERT INTO usage_rollup.dirty_task_bucket (bucket_start)
+    SELECT DISTINCT r.bucket_start FROM usage_rollup.task_rollup r WHERE r.width = 15;
     RETURN NULL;
 END
 $$;
@@ -149,4 +212,5 @@ REVOKE ALL ON FUNCTION usage_rollup._invalidate_usage_delete(), usage_rollup._in
     usage_rollup._invalidate_usage_correct(),
     usage_rollup._enqueue_tasks(oid, uuid[]), usage_rollup._invalidate_tasks_update(),
     usage_rollup._invalidate_tasks_delete(), usage_rollup._invalidate_parent_update(),
-    usage_rollup._invalidate_parent_delete(), usage_rollup._invalidate_truncate() FROM PUBLIC;
+    usage_rollup._invalidate_parent_delete(), usage_rollup._invalidate_truncate(),
+    usage_rollup._enqueue_task_runs(oid, uuid[]), usage_rollup._invalidate_task_runs() FROM PUBLIC;

@@ -11,7 +11,9 @@ use pgrx::prelude::*;
 const MINUTE: i64 = 60 * 1_000_000;
 /// Block widths in minutes, largest first; each is a whole number of the next, and
 /// blocks are aligned at 2000-01-01 00:00 UTC (PostgreSQL's epoch, date_bin's origin).
-const WIDTHS: [i64; 4] = [1440, 360, 60, 15];
+const WIDTHS: &[i64] = &[1440, 360, 60, 15];
+/// The run rollup's (usage_rollup.task_rollup) add a week.
+const TASK_WIDTHS: &[i64] = &[10080, 1440, 360, 60, 15];
 
 /// The blocks that tile [range_start, range_end) without crossing an edge (an
 /// instant where a new group starts) and without a dirty 15-minute bucket (left
@@ -29,6 +31,34 @@ fn _ws_blocks(
     'static,
     (name!(width, i16), name!(bucket_start, TimestampWithTimeZone), name!(group_start, TimestampWithTimeZone)),
 > {
+    blocks(WIDTHS, range_start, range_end, edges, dirty)
+}
+
+/// The same tiling of the run rollup's rows (weeks, days, ... 15 minutes).
+#[pg_extern(immutable, parallel_safe)]
+#[search_path(pg_catalog, pg_temp)]
+fn _task_blocks(
+    range_start: TimestampWithTimeZone,
+    range_end: TimestampWithTimeZone,
+    edges: Option<Vec<TimestampWithTimeZone>>,
+    dirty: Option<Vec<TimestampWithTimeZone>>,
+) -> TableIterator<
+    'static,
+    (name!(width, i16), name!(bucket_start, TimestampWithTimeZone), name!(group_start, TimestampWithTimeZone)),
+> {
+    blocks(TASK_WIDTHS, range_start, range_end, edges, dirty)
+}
+
+fn blocks(
+    widths: &'static [i64],
+    range_start: TimestampWithTimeZone,
+    range_end: TimestampWithTimeZone,
+    edges: Option<Vec<TimestampWithTimeZone>>,
+    dirty: Option<Vec<TimestampWithTimeZone>>,
+) -> TableIterator<
+    'static,
+    (name!(width, i16), name!(bucket_start, TimestampWithTimeZone), name!(group_start, TimestampWithTimeZone)),
+> {
     let edges: Vec<i64> = edges.unwrap_or_default().into_iter().map(|e| e.into_inner()).collect();
     let dirty: Vec<i64> = dirty.unwrap_or_default().into_iter().map(|d| d.into_inner()).collect();
     let (start, end) = (range_start.into_inner(), range_end.into_inner());
@@ -37,7 +67,7 @@ fn _ws_blocks(
             pgrx::error!("usage_rollup could not tile a report range: {t} is not on a 15-minute bucket edge");
         }
     }
-    let blocks = tile(start, end, edges, dirty);
+    let blocks = tile(widths, start, end, edges, dirty);
     let ts = |t: i64| {
         TimestampWithTimeZone::try_from(t)
             .unwrap_or_else(|_| pgrx::error!("usage_rollup could not tile a report range: {t} is not a timestamp"))
@@ -48,7 +78,7 @@ fn _ws_blocks(
 /// The tiling itself, in microseconds since 2000-01-01 00:00 UTC: greedy from the
 /// left, the largest aligned block that ends by the next edge and holds no dirty
 /// bucket (widths divide each other, so this is the fewest blocks).
-fn tile(start: i64, end: i64, edges: Vec<i64>, mut dirty: Vec<i64>) -> Vec<(i64, i64, i64)> {
+fn tile(widths: &[i64], start: i64, end: i64, edges: Vec<i64>, mut dirty: Vec<i64>) -> Vec<(i64, i64, i64)> {
     let mut cuts: Vec<i64> = edges.into_iter().filter(|e| *e > start && *e < end).collect();
     cuts.push(end);
     cuts.sort_unstable();
@@ -64,7 +94,7 @@ fn tile(start: i64, end: i64, edges: Vec<i64>, mut dirty: Vec<i64>) -> Vec<(i64,
         let group = t;
         while t < cut {
             let mut step = 15 * MINUTE;
-            for width in WIDTHS {
+            for &width in widths {
                 let len = width * MINUTE;
                 if t.rem_euclid(len) == 0 && t + len <= cut && !is_dirty(t, t + len) {
                     blocks.push((width, t, group));
@@ -80,7 +110,11 @@ fn tile(start: i64, end: i64, edges: Vec<i64>, mut dirty: Vec<i64>) -> Vec<(i64,
 
 #[cfg(test)]
 mod tests {
-    use super::{tile, MINUTE};
+    use super::{tile as tile_with, MINUTE, TASK_WIDTHS, WIDTHS};
+
+    fn tile(start: i64, end: i64, edges: Vec<i64>, dirty: Vec<i64>) -> Vec<(i64, i64, i64)> {
+        tile_with(WIDTHS, start, end, edges, dirty)
+    }
     const DAY: i64 = 1440 * MINUTE;
 
     /// The blocks cover the range exactly once, except the dirty buckets.
@@ -130,5 +164,19 @@ mod tests {
     fn negative_instants_align_like_date_bin() {
         let blocks = tile(-DAY, 0, vec![], vec![]);
         assert_eq!(blocks, vec![(1440, -DAY, -DAY)]);
+    }
+
+    #[test]
+    fn task_blocks_take_whole_weeks_inside_a_group() {
+        // 2000-01-01 is a Saturday: weeks start there; a range from day 3 to day 24
+        let week = 7 * DAY;
+        let blocks = tile_with(TASK_WIDTHS, 3 * DAY, 24 * DAY, vec![], vec![]);
+        let weeks: Vec<i64> = blocks.iter().filter(|(w, _, _)| *w == 10080).map(|(_, t, _)| *t).collect();
+        assert_eq!(weeks, vec![week, 2 * week]);
+        assert_eq!(blocks.len(), 4 + 2 + 3, "days 3-6, weeks 7-20, days 21-23");
+        assert_eq!(covered(&blocks), (3 * 96..24 * 96).map(|k| k * 15 * MINUTE).collect::<Vec<_>>());
+        // an edge inside a week splits it into days
+        let blocks = tile_with(TASK_WIDTHS, week, 2 * week, vec![week + 3 * DAY], vec![]);
+        assert!(blocks.iter().all(|(w, _, _)| *w == 1440));
     }
 }

@@ -13,7 +13,7 @@ use crate::tz;
 use pgrx::datum::Date;
 use pgrx::prelude::*;
 
-pgrx::extension_sql_file!("reports.sql", name = "reports_sql", requires = [_report_window, _usage_report_sql, _usage_query_sql, _issue_usage_sql, _task_report_sql, access::_read_mode, access::_check_report_access, "tick_sql"]);
+pgrx::extension_sql_file!("reports.sql", name = "reports_sql", requires = [_report_window, _usage_report_sql, _usage_query_sql, _issue_usage_sql, _task_report_sql, _task_query_sql, access::_read_mode, access::_check_report_access, "tick_sql"]);
 
 const USAGE: &str = include_str!("usage.sql");
 
@@ -43,6 +43,10 @@ const INTERIOR_AS_ONE: &str = "CASE WHEN bucket_start >= (($2 + 1)::timestamp AT
                 THEN ($2 + 1)::timestamp AT TIME ZONE 'UTC' ELSE bucket_start END";
 const CELLS_FULL: &str = include_str!("cells_full.sql");
 const CELLS_WS: &str = include_str!("cells_ws.sql");
+const TILING: &str = include_str!("tiling.sql");
+const TASKS: &str = include_str!("tasks.sql");
+const TASKS_TILED: &str = include_str!("tasks_tiled.sql");
+const TASKS_HOUR: &str = include_str!("tasks_hour.sql");
 const CELLS_WS_HOUR: &str = include_str!("cells_ws_hour.sql");
 const RAW_USAGE: &str = include_str!("raw_usage.sql");
 const ISSUE_USAGE: &str = include_str!("issue_usage.sql");
@@ -200,8 +204,9 @@ fn _usage_query_sql(group_by: &str, exact_raw: bool, unfiltered: bool) -> String
 fn usage_ws_sql(group_by: &str) -> String {
     let binding = Binding::require("a usage report");
     let local_date = "(@x@ AT TIME ZONE $4)::date";
+    let cells_ws = format!("{}{}", TILING.replace("@blocks@", "_ws_blocks"), CELLS_WS);
     let (group, local_group, cells, per_bucket) = match group_by {
-        "day" => ("(bucket_start AT TIME ZONE $4)::date", "l.local_ts::date", expand_group_at(CELLS_WS, local_date), PER_BUCKET_SUM),
+        "day" => ("(bucket_start AT TIME ZONE $4)::date", "l.local_ts::date", expand_group_at(&cells_ws, local_date), PER_BUCKET_SUM),
         // one range scan of one width, already summed per local hour of day
         "hour" => (
             "extract(hour FROM bucket_start AT TIME ZONE $4)::integer",
@@ -210,7 +215,7 @@ fn usage_ws_sql(group_by: &str) -> String {
             PER_BUCKET_AS_IS,
         ),
         // the range's ends split hours like local midnights do
-        "none" => ("NULL::integer", "NULL::integer", expand_group_at(CELLS_WS, local_date), PER_BUCKET_SUM),
+        "none" => ("NULL::integer", "NULL::integer", expand_group_at(&cells_ws, local_date), PER_BUCKET_SUM),
         other => pgrx::error!("usage_rollup: no per-workspace usage report is grouped by \"{other}\""),
     };
     binding.render(
@@ -312,4 +317,60 @@ fn _task_report_sql(kind: &str, grouping: &str) -> String {
         _ => KPI_TASKS,
     };
     binding.render(&template.replace("@report_usage_rows@", REPORT_USAGE_ROWS).replace("@rowgroup@", rowgroup))
+}
+
+/// The run, outcome and start report query to run: from the run rollup
+/// (tasks.sql) when `from_rollup` (no agent, project or runtime filter, a zone
+/// whose local days are whole buckets, the rollup read mode), else from the tasks
+/// table (_task_report_sql). Parameters as in usage.sql.
+#[pg_extern(stable, parallel_safe)]
+#[search_path(pg_catalog, pg_temp)]
+fn _task_query_sql(kind: &str, grouping: &str, from_rollup: bool) -> String {
+    let (code, measures, group_by) = match kind {
+        "runs" => (
+            "c",
+            "coalesce(sum(p.run_seconds), 0)::numeric AS run_seconds, sum(p.runs)::bigint AS runs,
+       coalesce(sum(p.runs) FILTER (WHERE p.status = 'completed'), 0)::bigint AS completed,
+       coalesce(sum(p.runs) FILTER (WHERE p.status = 'failed'), 0)::bigint AS failed,
+       coalesce(sum(p.runs) FILTER (WHERE p.status = 'cancelled'), 0)::bigint AS cancelled",
+            // a group of terminal tasks none of which started is not a group of runs
+            "GROUP BY 1 HAVING sum(p.runs) > 0 ORDER BY 1 NULLS LAST",
+        ),
+        "outcomes" => (
+            "c",
+            "p.status, p.failure_reason, sum(p.tasks)::bigint AS tasks",
+            "GROUP BY 1, 2, 3 ORDER BY 1 NULLS LAST, 2 NULLS LAST, 3 NULLS LAST",
+        ),
+        "starts" => ("s", "sum(p.tasks)::bigint AS tasks", "GROUP BY 1 ORDER BY 1"),
+        _ => return _task_report_sql(kind, grouping),
+    };
+    if !from_rollup {
+        return _task_report_sql(kind, grouping);
+    }
+    let binding = Binding::require("a report");
+    let local_date = "(@x@ AT TIME ZONE $4)::date";
+    // reports over the range as a whole: the groups before, inside and after it
+    let in_range = "CASE WHEN (@x@ AT TIME ZONE $4)::date < $2 THEN -1 WHEN (@x@ AT TIME ZONE $4)::date > $3 THEN 1 ELSE 0 END";
+    let tiled = |group_at: &str| {
+        expand_group_at(&format!("{}{}", TILING.replace("@blocks@", "_task_blocks"), TASKS_TILED), group_at)
+    };
+    let (rolled, local_group, key, level) = match (kind, grouping) {
+        ("starts", _) => (TASKS_HOUR.to_string(), "extract(hour FROM l.local_ts)::integer", "NULL::uuid", "IS NULL"),
+        (_, "day") => (tiled(local_date), "l.local_ts::date", "NULL::uuid", "IS NULL"),
+        (_, "agent") => (tiled(in_range), "p.k", "x.agent_id", "IS NOT NULL"),
+        _ => (tiled(in_range), "NULL::integer", "NULL::uuid", "IS NULL"),
+    };
+    binding.render(
+        &TASKS
+            .replace("@rolled@", &rolled)
+            .replace("@cells@", crate::runs::CELLS)
+            .replace("@completed@", &crate::runs::tasks_in_buckets("completed_at"))
+            .replace("@started@", &crate::runs::tasks_in_buckets("started_at"))
+            .replace("@measures@", measures)
+            .replace("@group_by@", group_by)
+            .replace("@local_group@", local_group)
+            .replace("@key@", key)
+            .replace("@level@", level)
+            .replace("@kind@", code),
+    )
 }

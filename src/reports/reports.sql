@@ -167,7 +167,8 @@ BEGIN
         || CASE kind WHEN 'runs' THEN ', q.run_seconds, q.runs, q.completed, q.failed, q.cancelled, NULL::text, NULL::text, NULL::bigint'
                      WHEN 'outcomes' THEN ', NULL::numeric, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, q.status, q.failure_reason, q.tasks'
                      ELSE ', NULL::numeric, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text, NULL::text, q.tasks' END
-        || ' FROM (' || usage_rollup._task_report_sql(kind, group_by) || ') q'
+        || ' FROM (' || usage_rollup._task_query_sql(kind, group_by, w.aligned AND mode <> 'raw'
+                                                     AND project_id IS NULL AND runtime_id IS NULL AND agent_id IS NULL) || ') q'
         USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, agent_id, w.range_start, w.range_end;
 END
 $$;
@@ -271,7 +272,8 @@ BEGIN
     EXECUTE 'SELECT coalesce(sum(q.run_seconds), 0)::numeric AS run_seconds, coalesce(sum(q.runs), 0)::bigint AS runs,
                     coalesce(sum(q.completed), 0)::bigint AS completed, coalesce(sum(q.failed), 0)::bigint AS failed,
                     coalesce(sum(q.cancelled), 0)::bigint AS cancelled
-             FROM (' || usage_rollup._task_report_sql('runs', 'none') || ') q'
+             FROM (' || usage_rollup._task_query_sql('runs', 'none', w.aligned AND mode <> 'raw'
+                                                     AND project_id IS NULL AND runtime_id IS NULL AND agent_id IS NULL) || ') q'
         INTO r USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, agent_id, w.range_start, w.range_end;
     RETURN QUERY SELECT s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_write_tokens, s.cost_usd_ticks,
                         s.uncosted_input_tokens, s.uncosted_output_tokens, s.uncosted_cache_read_tokens,
