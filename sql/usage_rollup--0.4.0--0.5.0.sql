@@ -181,7 +181,7 @@ RETURNS TABLE (width smallint, bucket_start timestamptz, group_start timestamptz
 IMMUTABLE PARALLEL SAFE SET search_path TO pg_catalog, pg_temp
 LANGUAGE c AS 'MODULE_PATHNAME', '_task_blocks_wrapper';
 
-CREATE FUNCTION usage_rollup._task_query_sql(kind text, grouping text, from_rollup boolean) RETURNS text
+CREATE FUNCTION usage_rollup._task_query_sql(kind text, "grouping" text, from_rollup boolean) RETURNS text
 STRICT STABLE PARALLEL SAFE SET search_path TO pg_catalog, pg_temp
 LANGUAGE c AS 'MODULE_PATHNAME', '_task_query_sql_wrapper';
 

@@ -10,11 +10,17 @@ SELECT app.make_world();
 SELECT app.task('t1', 'a1', 'r1', 'i1'), app.task('t2', 'a2', NULL, NULL);
 SELECT app.usage('t1', 'claude', 'opus', 100, '2026-03-01 10:00+00'),
        app.usage('t2', 'openai', 'gpt', 200, '2026-03-02 10:00+00');
+UPDATE agent_task_queue SET status = 'completed', started_at = '2026-03-01 09:00+00', completed_at = '2026-03-01 10:30+00'
+WHERE id = uid('t1');
 SELECT usage_rollup.tick() > 0 AS wrote;
 -- a raw tail the rollup has not seen yet, and a queued invalidation
 SELECT app.usage('t2', 'openai', 'o3', 300, '2026-03-03 10:00+00');
 DELETE FROM task_usage WHERE model = 'opus';
+-- and a task change the run rollup has not seen yet (queued)
+UPDATE agent_task_queue SET status = 'failed', started_at = '2026-03-02 09:00+00', completed_at = '2026-03-02 10:00+00',
+                            failure_reason = 'timeout' WHERE id = uid('t2');
 SELECT count(*) AS rollup_rows, (SELECT count(*) FROM usage_rollup.dirty_bucket) AS queued FROM usage_rollup.rollup;
+SELECT count(*) AS run_rollup_rows, (SELECT count(*) FROM usage_rollup.dirty_task_bucket) AS task_queued FROM usage_rollup.task_rollup;
 SELECT watermark AS dumped_watermark FROM usage_rollup.status \gset
 
 \! /usr/lib/postgresql/15/bin/dropdb --if-exists ur_restored 2>/dev/null; /usr/lib/postgresql/15/bin/createdb ur_restored
@@ -28,7 +34,10 @@ SELECT usage_table, tasks_table, agents_table, issues_table, users_table FROM us
 SELECT count(*) AS rollup_rows, (SELECT count(*) FROM usage_rollup.dirty_bucket) AS queued FROM usage_rollup.rollup;
 SELECT watermark = :'dumped_watermark' AS watermark_restored, failing FROM usage_rollup.status;
 SELECT count(*) AS triggers FROM pg_trigger WHERE tgname LIKE 'usage_rollup%';
+SELECT count(*) AS run_rollup_rows, (SELECT count(*) FROM usage_rollup.dirty_task_bucket) AS task_queued FROM usage_rollup.task_rollup;
+SELECT * FROM usage_rollup.daily_outcomes(uid('w1'), '2026-03-01', '2026-03-03');
 SELECT usage_rollup.tick() > 0 AS wrote;
+SELECT * FROM usage_rollup.daily_outcomes(uid('w1'), '2026-03-01', '2026-03-03');
 SELECT model, input FROM app.rollup_summary ORDER BY 1;
 SELECT app.drift();
 -- new ids do not collide with restored ones
