@@ -5,32 +5,35 @@
 -- trigger functions that queue the buckets of changed tasks (two new triggers on
 -- the attached tasks table; the tasks delete, agents update and delete, and
 -- truncate functions queue them too); the block tiling with weeks
--- (_task_blocks); the run, outcome and start reports and kpis read the run rollup
--- when no agent, project or runtime filter is set (_task_query_sql). When attached,
--- the update installs the triggers and builds the run rollup from the tasks table
--- (_attach_task_runs; a NOTICE names any supporting index on started_at or
--- completed_at the tasks table lacks).
+-- (_task_blocks, _task_agent_blocks); the run, outcome and start reports and kpis read the run rollup
+-- when no agent, project or runtime filter is set (_task_query_sql), and kpis'
+-- distinct task count the usage spans (usage_rollup.task_span). When attached, the
+-- update installs the triggers and builds the run rollup and the spans from the
+-- tasks and usage tables (_attach_task_runs; a NOTICE names any supporting index
+-- on started_at or completed_at the tasks table lacks).
 
 -- The run rollup (SPEC §6: "the run and outcome reports need their own
 -- pre-aggregation"): terminal tasks by the 15-minute UTC bucket of completed_at
--- (kind 'c': status, failure reason, run count and run time) and every started task
--- by the bucket of started_at (kind 's'), per workspace and agent, and per
--- workspace alone (agent_id NULL: the unfiltered dashboards read a row per bucket,
--- status and reason instead of one per agent). Widths as in rollup_ws, plus a week
--- (10080, aligned like the others at 2000-01-01, a Saturday) for the per-agent
--- reports, whose 90 days are then a dozen rows per agent and outcome. Runtime and
--- project are not keys: a report filtered by them (or by agent) reads the tasks
--- table. Kept exact by the tick from the queue below; built
--- whole by attach().
+-- (kind 'c': status, failure reason, run count and run time), per workspace and
+-- per agent, and every started task by the bucket of started_at (kind 's', per
+-- workspace), and (kind 'u', per workspace) tasks by the bucket of their first
+-- usage row (task_span below, for kpis' distinct task count). Per workspace
+-- (agent_id NULL) the unfiltered dashboards read a row per bucket, status and
+-- reason instead of one per agent. Widths as in rollup_ws plus a week (10080,
+-- aligned like the others at 2000-01-01, a Saturday), for the per-agent reports
+-- (whose rows are kept in weeks, days and 15 minutes only) and the 90-day tiles;
+-- which kind is kept in which width: runs/mod.rs, WIDTHS. Runtime and project are
+-- not keys: a report filtered by them (or by agent) reads the tasks table. Kept
+-- exact by the tick from the queue below; built whole by attach().
 CREATE TABLE usage_rollup.task_rollup (
     workspace_id     uuid,
-    kind             "char"      NOT NULL CHECK (kind IN ('c', 's')),
+    kind             "char"      NOT NULL CHECK (kind IN ('c', 's', 'u')),
     width            smallint    NOT NULL CHECK (width IN (15, 60, 360, 1440, 10080)),
     bucket_start     timestamptz NOT NULL,
     agent_id         uuid,       -- NULL: every agent of the workspace
     status           text,       -- kind 'c' only
     failure_reason   text,       -- failed only: NULL or empty reads 'unclassified'
-    tasks            bigint      NOT NULL,   -- kind 'c': terminal tasks with completed_at; 's': started tasks
+    tasks            bigint      NOT NULL,   -- 'c': terminal tasks with completed_at; 's': started; 'u': first usage
     runs             bigint      NOT NULL,   -- kind 'c': of those, the ones that started
     run_seconds      numeric     NOT NULL,   -- their completed_at - started_at, exact
     -- (leads with the bucket: a tick recomputes a bucket of every workspace)
@@ -46,6 +49,25 @@ CREATE INDEX task_rollup_workspace_agent ON usage_rollup.task_rollup (workspace_
 COMMENT ON TABLE usage_rollup.task_rollup IS
     'Task outcomes, runs and starts per workspace (and agent) in 15-minute to weekly UTC blocks: the run and outcome reports'' path.';
 
+-- The time span of each task's usage rows (created_at of its first and last row)
+-- and its workspace, as of the last tick (built by attach()), for kpis' distinct
+-- task count over a period [A, B): the tasks whose first row is in it (kind 'u'
+-- of task_rollup, summed by blocks), plus those that started before A and have a
+-- row in it (few: found by the span containing A, then probed), while tasks with
+-- a row in a bucket that changed since the tick are probed instead (reports/
+-- kpi_tasks_rollup.sql). Counting distinct tasks by summing per-bucket counts would
+-- count a task once per bucket and model it used.
+CREATE TABLE usage_rollup.task_span (
+    task_id       uuid        PRIMARY KEY,
+    workspace_id  uuid,
+    first_at      timestamptz NOT NULL,
+    last_at       timestamptz NOT NULL
+);
+-- the spans containing an instant (a report's start) or meeting a bucket (a tick)
+CREATE INDEX task_span_span ON usage_rollup.task_span USING gist (tstzrange(first_at, last_at, '[]'));
+COMMENT ON TABLE usage_rollup.task_span IS
+    'First and last usage row of every task with usage, per workspace (for exact distinct task counts in kpis).';
+
 -- Buckets (of started_at or completed_at) whose tasks changed since the last tick.
 -- Append-only like dirty_bucket, for the same reason; every change to a task the
 -- run rollup counts queues its buckets here (triggers.sql), so reports read these
@@ -60,6 +82,7 @@ COMMENT ON TABLE usage_rollup.dirty_task_bucket IS
 
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.task_rollup', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_task_bucket', '');
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.task_span', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_task_bucket_id_seq', '');
 
 CREATE OR REPLACE FUNCTION usage_rollup._invalidate_tasks_delete() RETURNS trigger
@@ -181,6 +204,12 @@ RETURNS TABLE (width smallint, bucket_start timestamptz, group_start timestamptz
 IMMUTABLE PARALLEL SAFE SET search_path TO pg_catalog, pg_temp
 LANGUAGE c AS 'MODULE_PATHNAME', '_task_blocks_wrapper';
 
+CREATE FUNCTION usage_rollup._task_agent_blocks(range_start timestamptz, range_end timestamptz, edges timestamptz[],
+                                                dirty timestamptz[])
+RETURNS TABLE (width smallint, bucket_start timestamptz, group_start timestamptz)
+IMMUTABLE PARALLEL SAFE SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', '_task_agent_blocks_wrapper';
+
 CREATE FUNCTION usage_rollup._task_query_sql(kind text, "grouping" text, from_rollup boolean) RETURNS text
 STRICT STABLE PARALLEL SAFE SET search_path TO pg_catalog, pg_temp
 LANGUAGE c AS 'MODULE_PATHNAME', '_task_query_sql_wrapper';
@@ -189,6 +218,7 @@ CREATE FUNCTION usage_rollup._attach_task_runs() RETURNS void
 STRICT VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path TO pg_catalog, pg_temp
 LANGUAGE c AS 'MODULE_PATHNAME', '_attach_task_runs_wrapper';
 REVOKE ALL ON FUNCTION usage_rollup._attach_task_runs() FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION usage_rollup._task_report(report text, kind text, group_by text, workspace_id uuid, from_date date, to_date date, tz text, viewer_id uuid, project_id uuid, runtime_id uuid, agent_id uuid, mode text)
 RETURNS TABLE (g_date date, g_uuid uuid, g_int integer, run_seconds numeric, runs bigint, completed bigint, failed bigint,
                cancelled bigint, status text, failure_reason text, tasks bigint)
@@ -239,7 +269,8 @@ BEGIN
              FROM (' || usage_rollup._usage_query_sql('none', NOT w.aligned OR mode = 'raw',
                                                       project_id IS NULL AND runtime_id IS NULL AND agent_id IS NULL) || ') q'
         INTO s USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, agent_id, w.range_start, w.range_end;
-    EXECUTE usage_rollup._task_report_sql('kpi_tasks', 'none')
+    EXECUTE usage_rollup._task_query_sql('kpi_tasks', 'none', w.aligned AND mode <> 'raw'
+                                         AND project_id IS NULL AND runtime_id IS NULL AND agent_id IS NULL)
         INTO n USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, agent_id, w.range_start, w.range_end;
     EXECUTE 'SELECT coalesce(sum(q.run_seconds), 0)::numeric AS run_seconds, coalesce(sum(q.runs), 0)::bigint AS runs,
                     coalesce(sum(q.completed), 0)::bigint AS completed, coalesce(sum(q.failed), 0)::bigint AS failed,
@@ -254,5 +285,5 @@ BEGIN
 END
 $$;
 
--- the triggers on the attached tasks table, and the run rollup built from it
+-- the triggers on the attached tasks table, the run rollup and the usage spans
 SELECT usage_rollup._attach_task_runs();

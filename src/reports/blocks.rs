@@ -12,8 +12,10 @@ const MINUTE: i64 = 60 * 1_000_000;
 /// Block widths in minutes, largest first; each is a whole number of the next, and
 /// blocks are aligned at 2000-01-01 00:00 UTC (PostgreSQL's epoch, date_bin's origin).
 const WIDTHS: &[i64] = &[1440, 360, 60, 15];
-/// The run rollup's (usage_rollup.task_rollup) add a week.
+/// The run rollup's (usage_rollup.task_rollup) add a week; its per-agent rows have
+/// no hourly or six-hour widths (runs/mod.rs, WIDTHS).
 const TASK_WIDTHS: &[i64] = &[10080, 1440, 360, 60, 15];
+const TASK_AGENT_WIDTHS: &[i64] = &[10080, 1440, 15];
 
 /// The blocks that tile [range_start, range_end) without crossing an edge (an
 /// instant where a new group starts) and without a dirty 15-minute bucket (left
@@ -47,6 +49,21 @@ fn _task_blocks(
     (name!(width, i16), name!(bucket_start, TimestampWithTimeZone), name!(group_start, TimestampWithTimeZone)),
 > {
     blocks(TASK_WIDTHS, range_start, range_end, edges, dirty)
+}
+
+/// The same tiling of the run rollup's per-agent rows (weeks, days, 15 minutes).
+#[pg_extern(immutable, parallel_safe)]
+#[search_path(pg_catalog, pg_temp)]
+fn _task_agent_blocks(
+    range_start: TimestampWithTimeZone,
+    range_end: TimestampWithTimeZone,
+    edges: Option<Vec<TimestampWithTimeZone>>,
+    dirty: Option<Vec<TimestampWithTimeZone>>,
+) -> TableIterator<
+    'static,
+    (name!(width, i16), name!(bucket_start, TimestampWithTimeZone), name!(group_start, TimestampWithTimeZone)),
+> {
+    blocks(TASK_AGENT_WIDTHS, range_start, range_end, edges, dirty)
 }
 
 fn blocks(

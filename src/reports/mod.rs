@@ -45,8 +45,10 @@ const CELLS_FULL: &str = include_str!("cells_full.sql");
 const CELLS_WS: &str = include_str!("cells_ws.sql");
 const TILING: &str = include_str!("tiling.sql");
 const TASKS: &str = include_str!("tasks.sql");
+const DIRTY: &str = include_str!("dirty.sql");
+const KPI_TASKS_ROLLUP: &str = include_str!("kpi_tasks_rollup.sql");
 const TASKS_TILED: &str = include_str!("tasks_tiled.sql");
-const TASKS_HOUR: &str = include_str!("tasks_hour.sql");
+const TASKS_STARTS: &str = include_str!("tasks_starts.sql");
 const CELLS_WS_HOUR: &str = include_str!("cells_ws_hour.sql");
 const RAW_USAGE: &str = include_str!("raw_usage.sql");
 const ISSUE_USAGE: &str = include_str!("issue_usage.sql");
@@ -233,7 +235,7 @@ fn usage_ws_sql(group_by: &str) -> String {
 
 /// usage.sql with the watermark as a literal.
 fn usage_template() -> String {
-    USAGE.replace("@watermark@", &watermark_literal())
+    USAGE.replace("@dirty@", DIRTY).replace("@watermark@", &watermark_literal())
 }
 
 /// The watermark as a SQL literal, read in the snapshot of the statement that runs
@@ -319,10 +321,16 @@ fn _task_report_sql(kind: &str, grouping: &str) -> String {
     binding.render(&template.replace("@report_usage_rows@", REPORT_USAGE_ROWS).replace("@rowgroup@", rowgroup))
 }
 
-/// The run, outcome and start report query to run: from the run rollup
-/// (tasks.sql) when `from_rollup` (no agent, project or runtime filter, a zone
-/// whose local days are whole buckets, the rollup read mode), else from the tasks
-/// table (_task_report_sql). Parameters as in usage.sql.
+/// For reports over the range as a whole: the group of an instant is before (-1),
+/// inside (0) or after (1) the local days of the range.
+const IN_RANGE: &str =
+    "CASE WHEN (@x@ AT TIME ZONE $4)::date < $2 THEN -1 WHEN (@x@ AT TIME ZONE $4)::date > $3 THEN 1 ELSE 0 END";
+
+/// The run, outcome and start report query to run, or kpis' task count: from the
+/// run rollup (tasks.sql; kpi_tasks_rollup.sql with the usage spans) when
+/// `from_rollup` (no agent, project or runtime filter, a zone whose local days are
+/// whole buckets, the rollup read mode), else from the raw tables
+/// (_task_report_sql). Parameters as in usage.sql.
 #[pg_extern(stable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
 fn _task_query_sql(kind: &str, grouping: &str, from_rollup: bool) -> String {
@@ -342,23 +350,34 @@ fn _task_query_sql(kind: &str, grouping: &str, from_rollup: bool) -> String {
             "GROUP BY 1, 2, 3 ORDER BY 1 NULLS LAST, 2 NULLS LAST, 3 NULLS LAST",
         ),
         "starts" => ("s", "sum(p.tasks)::bigint AS tasks", "GROUP BY 1 ORDER BY 1"),
+        "kpi_tasks" if from_rollup => {
+            let template = KPI_TASKS_ROLLUP.replace("@dirty@", DIRTY).replace("@watermark@", &watermark_literal());
+            return Binding::require("a report")
+                .render(&expand_group_at(&template.replace("@tiling@", &TILING.replace("@blocks@", "_task_blocks")), IN_RANGE));
+        }
         _ => return _task_report_sql(kind, grouping),
     };
     if !from_rollup {
         return _task_report_sql(kind, grouping);
     }
     let binding = Binding::require("a report");
+    if kind == "starts" {
+        return binding.render(
+            &TASKS_STARTS
+                .replace("@cells@", crate::runs::CELLS)
+                .replace("@completed@", &crate::runs::tasks_in_buckets("completed_at"))
+                .replace("@started@", &crate::runs::tasks_in_buckets("started_at")),
+        );
+    }
     let local_date = "(@x@ AT TIME ZONE $4)::date";
-    // reports over the range as a whole: the groups before, inside and after it
-    let in_range = "CASE WHEN (@x@ AT TIME ZONE $4)::date < $2 THEN -1 WHEN (@x@ AT TIME ZONE $4)::date > $3 THEN 1 ELSE 0 END";
-    let tiled = |group_at: &str| {
-        expand_group_at(&format!("{}{}", TILING.replace("@blocks@", "_task_blocks"), TASKS_TILED), group_at)
+    let in_range = IN_RANGE;
+    let tiled = |blocks: &str, group_at: &str| {
+        expand_group_at(&format!("{}{}", TILING.replace("@blocks@", blocks), TASKS_TILED), group_at)
     };
     let (rolled, local_group, key, level) = match (kind, grouping) {
-        ("starts", _) => (TASKS_HOUR.to_string(), "extract(hour FROM l.local_ts)::integer", "NULL::uuid", "IS NULL"),
-        (_, "day") => (tiled(local_date), "l.local_ts::date", "NULL::uuid", "IS NULL"),
-        (_, "agent") => (tiled(in_range), "p.k", "x.agent_id", "IS NOT NULL"),
-        _ => (tiled(in_range), "NULL::integer", "NULL::uuid", "IS NULL"),
+        (_, "day") => (tiled("_task_blocks", local_date), "l.local_ts::date", "NULL::uuid", "IS NULL"),
+        (_, "agent") => (tiled("_task_agent_blocks", in_range), "p.k", "x.agent_id", "IS NOT NULL"),
+        _ => (tiled("_task_blocks", in_range), "NULL::integer", "NULL::uuid", "IS NULL"),
     };
     binding.render(
         &TASKS

@@ -1,4 +1,4 @@
--- Run, outcome and start reports (SPEC §4.1 T) from the run rollup
+-- Run and outcome reports (SPEC §4.1 T) from the run rollup
 -- (usage_rollup.task_rollup), exact and fresh: buckets with queued task changes
 -- are read from the tasks table, every other one from the run rollup. Reports
 -- filtered by agent, project or runtime read the tasks table instead (runs.sql,

@@ -12,15 +12,7 @@ WITH
 -- watermark_literal): the planner then sees that few rows are that new (against a
 -- subquery it guessed a third of the table and sorted the rollup's cells to group
 -- them, a quarter of a sparse daily report's time).
-dirty AS (
-    SELECT d.bucket_start FROM usage_rollup.dirty_bucket d WHERE d.bucket_start >= $8 AND d.bucket_start < $9
-    UNION
-    SELECT @bucket@ FROM @usage@ u WHERE u.updated_at >= @watermark@ AND u.created_at >= $8 AND u.created_at < $9
-    UNION
-    SELECT @bucket@ FROM @usage@ u
-    WHERE u.updated_at IS NULL AND u.created_at >= greatest(@watermark@, $8) AND u.created_at < $9
-),
-raw AS MATERIALIZED (
+@dirty@raw AS MATERIALIZED (
     SELECT @bucket@ AS bucket_start, a.workspace_id, t.runtime_id, t.agent_id, i.project_id,
            pg_catalog.lower(u.provider) AS provider, u.model, u.task_id,
            u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_tokens, @cost@ AS cost

@@ -1,7 +1,8 @@
--- The run rollup's 15-minute cells (SPEC §4.1 T), per workspace and agent and per
--- workspace alone (GROUPING SETS: agent_id NULL), of the tasks in @completed@ (by
--- completed_at: terminal tasks) and in @started@ (by started_at: every task). Each
--- is a FROM item aliased t: the whole tasks table, or its rows in a set of buckets.
+-- The run rollup's 15-minute cells (SPEC §4.1 T) of the tasks in @completed@ (kind
+-- 'c', by completed_at: terminal tasks, per workspace and agent and per workspace
+-- alone: GROUPING SETS, agent_id NULL) and in @started@ (kind 's', by started_at:
+-- every task, per workspace: the hour-of-day report has no agent grouping). Each is
+-- a FROM item aliased t: the whole tasks table, or its rows in a set of buckets.
 SELECT 'c'::"char" AS kind, usage_rollup.bucket_of(t.completed_at) AS bucket_start, a.workspace_id, t.agent_id,
        t.status::text AS status,
        CASE WHEN t.status = 'failed' THEN coalesce(nullif(@failure_reason@::text, ''), 'unclassified') END AS failure_reason,
@@ -12,9 +13,9 @@ JOIN @agents@ a ON a.id = t.agent_id
 WHERE t.status IN ('completed', 'failed', 'cancelled') AND t.completed_at IS NOT NULL
 GROUP BY GROUPING SETS ((2, 3, 4, 5, 6), (2, 3, 5, 6))
 UNION ALL
-SELECT 's'::"char", usage_rollup.bucket_of(t.started_at), a.workspace_id, t.agent_id, NULL::text, NULL::text,
+SELECT 's'::"char", usage_rollup.bucket_of(t.started_at), a.workspace_id, NULL::uuid, NULL::text, NULL::text,
        count(*), 0::bigint, 0::numeric
 FROM @started@
 JOIN @agents@ a ON a.id = t.agent_id
 WHERE t.started_at IS NOT NULL
-GROUP BY GROUPING SETS ((2, 3, 4), (2, 3))
+GROUP BY 2, 3

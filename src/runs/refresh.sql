@@ -1,11 +1,6 @@
--- Recompute the run rollup's 15-minute cells of the buckets $1 (timestamptz[]) from
--- the tasks table and carry the change to every wider block, in one statement.
--- Counts and run time are exact sums, so a block changes by exactly what its
--- 15-minute cells change by: a tick's cost follows the changed buckets, not the
--- size of the blocks (a week of a large workspace holds tens of thousands of
--- tasks). Only the holder of the rollup lock writes this table, so the cells read
--- here are the ones the deltas apply to. Cells left at zero tasks are returned
--- (jsonb) for the caller to delete: a statement cannot upsert and delete a row.
+-- Recompute the run rollup's 15-minute cells (kinds 'c' and 's') of the buckets $1
+-- (timestamptz[]) from the tasks table and carry the change to every wider block,
+-- in one statement (apply.sql).
 WITH d AS (
     SELECT DISTINCT b FROM pg_catalog.unnest($1::timestamptz[]) b
 ),
@@ -19,26 +14,8 @@ delta AS (
           UNION ALL
           SELECT r.kind, r.bucket_start, r.workspace_id, r.agent_id, r.status, r.failure_reason,
                  -r.tasks, -r.runs, -r.run_seconds
-          FROM d JOIN usage_rollup.task_rollup r ON r.width = 15 AND r.bucket_start = d.b) x
+          FROM d JOIN usage_rollup.task_rollup r ON r.width = 15 AND r.bucket_start = d.b AND r.kind IN ('c', 's')) x
     GROUP BY 1, 2, 3, 4, 5, 6
     HAVING sum(x.tasks) <> 0 OR sum(x.runs) <> 0 OR sum(x.run_seconds) <> 0
 ),
-written AS (
-    INSERT INTO usage_rollup.task_rollup AS r (workspace_id, kind, width, bucket_start, agent_id, status,
-                                               failure_reason, tasks, runs, run_seconds)
-    SELECT c.workspace_id, c.kind, w.width,
-           pg_catalog.date_bin(w.width * '00:01:00'::interval, c.bucket_start, '2000-01-01 00:00:00+00'::timestamptz),
-           c.agent_id, c.status, c.failure_reason, sum(c.tasks), sum(c.runs), sum(c.run_seconds)
-    FROM delta c
-    CROSS JOIN (VALUES (15::smallint), (60), (360), (1440), (10080)) w(width)
-    GROUP BY 1, 2, 3, 4, 5, 6, 7
-    ON CONFLICT ON CONSTRAINT task_rollup_key DO UPDATE
-        SET tasks = r.tasks + excluded.tasks, runs = r.runs + excluded.runs,
-            run_seconds = r.run_seconds + excluded.run_seconds
-    RETURNING r.width, r.bucket_start, r.kind, r.workspace_id, r.agent_id, r.status, r.failure_reason, r.tasks
-)
-SELECT count(*)::bigint AS rows_written,
-       coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(w.width, w.bucket_start, w.kind, w.workspace_id,
-                                                                  w.agent_id, w.status, w.failure_reason))
-                FILTER (WHERE w.tasks = 0), '[]')::text AS emptied
-FROM written w
+@apply@
