@@ -7,7 +7,7 @@ WITH spans AS (
     FROM @usage@ u
     JOIN @tasks@ t ON t.id = u.task_id
     JOIN @agents@ a ON a.id = t.agent_id
-    WHERE u.created_at IS NOT NULL
+    WHERE pg_catalog.isfinite(u.created_at)
     GROUP BY 1, 2
     RETURNING workspace_id, first_at
 )

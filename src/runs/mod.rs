@@ -28,11 +28,22 @@ const WIDTHS: &str = "VALUES ('c'::\"char\", false, 15::smallint), ('c', false, 
      ('c', false, 10080), ('c', true, 15), ('c', true, 1440), ('c', true, 10080), ('s', false, 15), ('u', false, 15), \
      ('u', false, 60), ('u', false, 360), ('u', false, 1440), ('u', false, 10080)";
 
+/// The end of the bucket that starts at `start`: the last bucket before the end of
+/// time has none that PostgreSQL can represent (a queued bucket may be any time a
+/// task or usage row was given).
+pub fn bucket_end(start: &str) -> String {
+    format!(
+        "CASE WHEN {start} < '{}' THEN {start} + '00:15:00'::interval ELSE 'infinity'::timestamptz END",
+        crate::binding::BUCKET_LIMIT
+    )
+}
+
 /// The tasks of the queued buckets, by the index on completed_at or started_at.
 pub fn tasks_in_buckets(column: &str) -> String {
     format!(
         "(SELECT y.* FROM d CROSS JOIN LATERAL (SELECT * FROM @tasks@ z \
-          WHERE z.{column} >= d.b AND z.{column} < d.b + '00:15:00'::interval OFFSET 0) y) t"
+          WHERE z.{column} >= d.b AND z.{column} < {} OFFSET 0) y) t",
+        bucket_end("d.b")
     )
 }
 
@@ -112,7 +123,12 @@ pub fn refresh_spans(
         return 0;
     }
     let sql = binding
-        .render(&SPANS.replace("@apply@", &APPLY.replace("@widths@", WIDTHS)).replace("@window_rows@", &crate::recompute::window_rows(3, 4)))
+        .render(
+            &SPANS
+                .replace("@apply@", &APPLY.replace("@widths@", WIDTHS))
+                .replace("@window_rows@", &crate::recompute::window_rows(3, 4))
+                .replace("@bucket_end@", &bucket_end("x")),
+        )
         .replace("@bucket_limit@", crate::binding::BUCKET_LIMIT);
     apply(&sql, &[recomputed.to_vec().into(), appended.to_vec().into(), from.into(), to.into()], "update the usage spans")
 }

@@ -6,19 +6,20 @@
 -- deleted or moved row queued its bucket; a row between them changes nothing), and
 -- those of the appended rows (their other rows are in the span already). A task's
 -- span is recomputed from all its rows (by the index on usage.task_id), under its
--- current agent's workspace; a task left without rows (or agent) loses its span.
+-- current agent's workspace (rows at an infinite time, which no report counts,
+-- left out); a task left without rows (or agent) loses its span.
 WITH b AS (
-    SELECT DISTINCT x AS b FROM pg_catalog.unnest($1::timestamptz[]) x
+    SELECT DISTINCT x AS b, @bucket_end@ AS e FROM pg_catalog.unnest($1::timestamptz[]) x
 ),
 touched AS MATERIALIZED (
     SELECT u.task_id
     FROM b CROSS JOIN LATERAL (SELECT z.task_id FROM @usage@ z
-                               WHERE z.created_at >= b.b AND z.created_at < b.b + '00:15:00'::interval OFFSET 0) u
+                               WHERE z.created_at >= b.b AND z.created_at < b.e OFFSET 0) u
     UNION
     SELECT s.task_id
     FROM b CROSS JOIN LATERAL (SELECT y.task_id FROM usage_rollup.task_span y
                                WHERE pg_catalog.tstzrange(y.first_at, y.last_at, '[]')
-                                     && pg_catalog.tstzrange(b.b, b.b + '00:15:00'::interval)
+                                     && pg_catalog.tstzrange(b.b, b.e)
                                  AND (usage_rollup.bucket_of(y.first_at) = b.b OR usage_rollup.bucket_of(y.last_at) = b.b)
                                OFFSET 0) s
     UNION
@@ -32,7 +33,7 @@ new AS MATERIALIZED (
     SELECT u.task_id, a.workspace_id, min(u.created_at) AS first_at, max(u.created_at) AS last_at
     FROM touched x
     CROSS JOIN LATERAL (SELECT z.task_id, z.created_at FROM @usage@ z
-                        WHERE z.task_id = x.task_id AND z.created_at IS NOT NULL OFFSET 0) u
+                        WHERE z.task_id = x.task_id AND pg_catalog.isfinite(z.created_at) OFFSET 0) u
     CROSS JOIN LATERAL (SELECT * FROM @tasks@ y WHERE y.id = u.task_id OFFSET 0) t
     JOIN @agents@ a ON a.id = t.agent_id
     GROUP BY 1, 2

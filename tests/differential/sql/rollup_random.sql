@@ -9,8 +9,8 @@
 -- its own transaction. After every tick the rollup must equal an independent
 -- recompute of the §4.1 aggregate from the raw rows, verify() must be empty and no
 -- rollup row or bucket may be left without raw rows; the usage spans must equal
--- the raw rows' and kpis' distinct task count (every workspace, two ranges, a zone
--- that rotates) count(DISTINCT) over the raw rows, before the tick as well. The driver is
+-- the raw rows' and kpis' distinct task count (every workspace; a range and a zone
+-- that rotate) count(DISTINCT) over the raw rows, before every other tick as well. The driver is
 -- tests/fixtures/workload.sql; a mismatch shows up as NOTICEs naming seed, batch,
 -- the first differing keys and the replay CALL, and as mismatching_batches > 0.
 \set SHOW_CONTEXT never
