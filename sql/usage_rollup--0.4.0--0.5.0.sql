@@ -6,34 +6,32 @@
 -- the attached tasks table; the tasks delete, agents update and delete, and
 -- truncate functions queue them too); the block tiling with weeks
 -- (_task_blocks, _task_agent_blocks); the run, outcome and start reports and kpis read the run rollup
--- when no agent, project or runtime filter is set (_task_query_sql), and kpis'
--- distinct task count the usage spans (usage_rollup.task_span). When attached, the
--- update installs the triggers and builds the run rollup and the spans from the
--- tasks and usage tables (_attach_task_runs; a NOTICE names any supporting index
--- on started_at or completed_at the tasks table lacks).
+-- when no agent, project or runtime filter is set (_task_query_sql); the status
+-- view shows its queue. When attached, the update installs the triggers and builds
+-- the run rollup from the tasks table (_attach_task_runs; a NOTICE names any
+-- supporting index on started_at or completed_at the tasks table lacks).
 
 -- The run rollup (SPEC §6: "the run and outcome reports need their own
 -- pre-aggregation"): terminal tasks by the 15-minute UTC bucket of completed_at
 -- (kind 'c': status, failure reason, run count and run time), per workspace and
 -- per agent, and every started task by the bucket of started_at (kind 's', per
--- workspace), and (kind 'u', per workspace) tasks by the bucket of their first
--- usage row (task_span below, for kpis' distinct task count). Per workspace
+-- workspace). Per workspace
 -- (agent_id NULL) the unfiltered dashboards read a row per bucket, status and
 -- reason instead of one per agent. Widths as in rollup_ws plus a week (10080,
 -- aligned like the others at 2000-01-01, a Saturday), for the per-agent reports
--- (whose rows are kept in weeks, days and 15 minutes only) and the 90-day tiles;
+-- (whose rows are kept in weeks, days and 15 minutes only) and 90-day ranges;
 -- which kind is kept in which width: runs/mod.rs, WIDTHS. Runtime and project are
 -- not keys: a report filtered by them (or by agent) reads the tasks table. Kept
 -- exact by the tick from the queue below; built whole by attach().
 CREATE TABLE usage_rollup.task_rollup (
     workspace_id     uuid,
-    kind             "char"      NOT NULL CHECK (kind IN ('c', 's', 'u')),
+    kind             "char"      NOT NULL CHECK (kind IN ('c', 's')),
     width            smallint    NOT NULL CHECK (width IN (15, 60, 360, 1440, 10080)),
     bucket_start     timestamptz NOT NULL,
     agent_id         uuid,       -- NULL: every agent of the workspace
     status           text,       -- kind 'c' only
     failure_reason   text,       -- failed only: NULL or empty reads 'unclassified'
-    tasks            bigint      NOT NULL,   -- 'c': terminal tasks with completed_at; 's': started; 'u': first usage
+    tasks            bigint      NOT NULL,   -- 'c': terminal tasks with completed_at; 's': started tasks
     runs             bigint      NOT NULL,   -- kind 'c': of those, the ones that started
     run_seconds      numeric     NOT NULL,   -- their completed_at - started_at, exact
     -- (leads with the bucket: a tick recomputes a bucket of every workspace)
@@ -49,25 +47,6 @@ CREATE INDEX task_rollup_workspace_agent ON usage_rollup.task_rollup (workspace_
 COMMENT ON TABLE usage_rollup.task_rollup IS
     'Task outcomes, runs and starts per workspace (and agent) in 15-minute to weekly UTC blocks: the run and outcome reports'' path.';
 
--- The time span of each task's usage rows (created_at of its first and last row)
--- and its workspace, as of the last tick (built by attach()), for kpis' distinct
--- task count over a period [A, B): the tasks whose first row is in it (kind 'u'
--- of task_rollup, summed by blocks), plus those that started before A and have a
--- row in it (few: found by the span containing A, then probed), while tasks with
--- a row in a bucket that changed since the tick are probed instead (reports/
--- kpi_tasks_rollup.sql). Counting distinct tasks by summing per-bucket counts would
--- count a task once per bucket and model it used.
-CREATE TABLE usage_rollup.task_span (
-    task_id       uuid        PRIMARY KEY,
-    workspace_id  uuid,
-    first_at      timestamptz NOT NULL,
-    last_at       timestamptz NOT NULL
-);
--- the spans containing an instant (a report's start) or meeting a bucket (a tick)
-CREATE INDEX task_span_span ON usage_rollup.task_span USING gist (tstzrange(first_at, last_at, '[]'));
-COMMENT ON TABLE usage_rollup.task_span IS
-    'First and last usage row of every task with usage, per workspace (for exact distinct task counts in kpis).';
-
 -- Buckets (of started_at or completed_at) whose tasks changed since the last tick.
 -- Append-only like dirty_bucket, for the same reason; every change to a task the
 -- run rollup counts queues its buckets here (triggers.sql), so reports read these
@@ -82,7 +61,6 @@ COMMENT ON TABLE usage_rollup.dirty_task_bucket IS
 
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.task_rollup', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_task_bucket', '');
-SELECT pg_catalog.pg_extension_config_dump('usage_rollup.task_span', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_task_bucket_id_seq', '');
 
 CREATE OR REPLACE FUNCTION usage_rollup._invalidate_tasks_delete() RETURNS trigger
@@ -269,8 +247,7 @@ BEGIN
              FROM (' || usage_rollup._usage_query_sql('none', NOT w.aligned OR mode = 'raw',
                                                       project_id IS NULL AND runtime_id IS NULL AND agent_id IS NULL) || ') q'
         INTO s USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, agent_id, w.range_start, w.range_end;
-    EXECUTE usage_rollup._task_query_sql('kpi_tasks', 'none', w.aligned AND mode <> 'raw'
-                                         AND project_id IS NULL AND runtime_id IS NULL AND agent_id IS NULL)
+    EXECUTE usage_rollup._task_report_sql('kpi_tasks', 'none')
         INTO n USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, agent_id, w.range_start, w.range_end;
     EXECUTE 'SELECT coalesce(sum(q.run_seconds), 0)::numeric AS run_seconds, coalesce(sum(q.runs), 0)::bigint AS runs,
                     coalesce(sum(q.completed), 0)::bigint AS completed, coalesce(sum(q.failed), 0)::bigint AS failed,
@@ -285,5 +262,31 @@ BEGIN
 END
 $$;
 
--- the triggers on the attached tasks table, the run rollup and the usage spans
+-- the run rollup's queue in the status view
+CREATE OR REPLACE VIEW usage_rollup.status AS
+SELECT s.watermark,
+       extract(epoch FROM now() - s.last_success_at)::float8            AS lag_seconds,
+       (SELECT count(*) FROM usage_rollup.dirty_bucket)                  AS queue_depth,
+       s.last_started_at,
+       s.last_finished_at,
+       s.last_rows,
+       s.last_duration_ms,
+       s.last_error,
+       s.last_error_at,
+       s.last_error_sqlstate,
+       s.last_success_at,
+       -- the most recent run failed (an older error stays visible in last_error)
+       (s.last_error_at IS NOT NULL
+        AND s.last_error_at >= coalesce(s.last_success_at, '-infinity'::timestamptz)) AS failing,
+       -- how far behind the rollup's own data is; reports add the raw tail after it
+       extract(epoch FROM now() - s.watermark)::float8                  AS watermark_age_seconds,
+       (SELECT min(d.enqueued_at) FROM usage_rollup.dirty_bucket d)      AS queue_oldest_at,
+       (SELECT count(*) FROM usage_rollup.binding) = 1                   AS attached,
+       -- buckets of task starts and completions changed since the last tick (the
+       -- run rollup's queue; reports read them from the tasks table until then)
+       (SELECT count(*) FROM usage_rollup.dirty_task_bucket)             AS task_queue_depth
+FROM (VALUES (1)) one (id)
+LEFT JOIN usage_rollup.tick_state s ON s.id = one.id;
+
+-- the triggers on the attached tasks table and the run rollup
 SELECT usage_rollup._attach_task_runs();

@@ -174,24 +174,23 @@ COMMENT ON TABLE usage_rollup.tick_run IS
 -- pre-aggregation"): terminal tasks by the 15-minute UTC bucket of completed_at
 -- (kind 'c': status, failure reason, run count and run time), per workspace and
 -- per agent, and every started task by the bucket of started_at (kind 's', per
--- workspace), and (kind 'u', per workspace) tasks by the bucket of their first
--- usage row (task_span below, for kpis' distinct task count). Per workspace
+-- workspace). Per workspace
 -- (agent_id NULL) the unfiltered dashboards read a row per bucket, status and
 -- reason instead of one per agent. Widths as in rollup_ws plus a week (10080,
 -- aligned like the others at 2000-01-01, a Saturday), for the per-agent reports
--- (whose rows are kept in weeks, days and 15 minutes only) and the 90-day tiles;
+-- (whose rows are kept in weeks, days and 15 minutes only) and 90-day ranges;
 -- which kind is kept in which width: runs/mod.rs, WIDTHS. Runtime and project are
 -- not keys: a report filtered by them (or by agent) reads the tasks table. Kept
 -- exact by the tick from the queue below; built whole by attach().
 CREATE TABLE usage_rollup.task_rollup (
     workspace_id     uuid,
-    kind             "char"      NOT NULL CHECK (kind IN ('c', 's', 'u')),
+    kind             "char"      NOT NULL CHECK (kind IN ('c', 's')),
     width            smallint    NOT NULL CHECK (width IN (15, 60, 360, 1440, 10080)),
     bucket_start     timestamptz NOT NULL,
     agent_id         uuid,       -- NULL: every agent of the workspace
     status           text,       -- kind 'c' only
     failure_reason   text,       -- failed only: NULL or empty reads 'unclassified'
-    tasks            bigint      NOT NULL,   -- 'c': terminal tasks with completed_at; 's': started; 'u': first usage
+    tasks            bigint      NOT NULL,   -- 'c': terminal tasks with completed_at; 's': started tasks
     runs             bigint      NOT NULL,   -- kind 'c': of those, the ones that started
     run_seconds      numeric     NOT NULL,   -- their completed_at - started_at, exact
     -- (leads with the bucket: a tick recomputes a bucket of every workspace)
@@ -206,25 +205,6 @@ CREATE INDEX task_rollup_workspace_agent ON usage_rollup.task_rollup (workspace_
     INCLUDE (agent_id, status, failure_reason, tasks, runs, run_seconds) WHERE agent_id IS NOT NULL;
 COMMENT ON TABLE usage_rollup.task_rollup IS
     'Task outcomes, runs and starts per workspace (and agent) in 15-minute to weekly UTC blocks: the run and outcome reports'' path.';
-
--- The time span of each task's usage rows (created_at of its first and last row)
--- and its workspace, as of the last tick (built by attach()), for kpis' distinct
--- task count over a period [A, B): the tasks whose first row is in it (kind 'u'
--- of task_rollup, summed by blocks), plus those that started before A and have a
--- row in it (few: found by the span containing A, then probed), while tasks with
--- a row in a bucket that changed since the tick are probed instead (reports/
--- kpi_tasks_rollup.sql). Counting distinct tasks by summing per-bucket counts would
--- count a task once per bucket and model it used.
-CREATE TABLE usage_rollup.task_span (
-    task_id       uuid        PRIMARY KEY,
-    workspace_id  uuid,
-    first_at      timestamptz NOT NULL,
-    last_at       timestamptz NOT NULL
-);
--- the spans containing an instant (a report's start) or meeting a bucket (a tick)
-CREATE INDEX task_span_span ON usage_rollup.task_span USING gist (tstzrange(first_at, last_at, '[]'));
-COMMENT ON TABLE usage_rollup.task_span IS
-    'First and last usage row of every task with usage, per workspace (for exact distinct task counts in kpis).';
 
 -- Buckets (of started_at or completed_at) whose tasks changed since the last tick.
 -- Append-only like dirty_bucket, for the same reason; every change to a task the
@@ -247,7 +227,6 @@ SELECT pg_catalog.pg_extension_config_dump('usage_rollup.tick_run', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.variant', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.task_rollup', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_task_bucket', '');
-SELECT pg_catalog.pg_extension_config_dump('usage_rollup.task_span', '');
 -- identity sequences too, or restored ids collide with new ones
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_bucket_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.tick_run_id_seq', '');

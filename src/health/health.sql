@@ -18,7 +18,10 @@ SELECT s.watermark,
        -- how far behind the rollup's own data is; reports add the raw tail after it
        extract(epoch FROM now() - s.watermark)::float8                  AS watermark_age_seconds,
        (SELECT min(d.enqueued_at) FROM usage_rollup.dirty_bucket d)      AS queue_oldest_at,
-       (SELECT count(*) FROM usage_rollup.binding) = 1                   AS attached
+       (SELECT count(*) FROM usage_rollup.binding) = 1                   AS attached,
+       -- buckets of task starts and completions changed since the last tick (the
+       -- run rollup's queue; reports read them from the tasks table until then)
+       (SELECT count(*) FROM usage_rollup.dirty_task_bucket)             AS task_queue_depth
 FROM (VALUES (1)) one (id)
 LEFT JOIN usage_rollup.tick_state s ON s.id = one.id;
 COMMENT ON VIEW usage_rollup.status IS

@@ -161,15 +161,6 @@ const WINDOW_ROWS: &str = "(SELECT * FROM @usage@ x
           WHERE x.updated_at IS NULL AND x.created_at >= $2 AND x.created_at < $3
             AND x.created_at > '-infinity' AND x.created_at < '@bucket_limit@') u";
 
-/// WINDOW_ROWS with the window's bounds in other parameters.
-pub fn window_rows(from: usize, to: usize) -> String {
-    WINDOW_ROWS
-        .replace("$2", "@window_from@")
-        .replace("$3", "@window_to@")
-        .replace("@window_from@", &format!("${from}"))
-        .replace("@window_to@", &format!("${to}"))
-}
-
 /// Add the rows stamped in [from, to) of these buckets to both rollups (append.sql:
 /// the buckets must hold no other change since the watermark `from`).
 pub fn append(binding: &Binding, starts: &[TimestampWithTimeZone], from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> Outcome {

@@ -1,7 +1,6 @@
 -- The usage buckets of a report's range ($8, $9) whose rollup rows may not reflect
 -- the raw rows yet, in this statement's snapshot: queued invalidations and rows
--- stamped since the watermark (a literal, see usage.sql). A CTE of usage.sql and of
--- kpi_tasks_rollup.sql.
+-- stamped since the watermark (a literal, see usage.sql). A CTE of usage.sql.
 dirty AS (
     SELECT d.bucket_start FROM usage_rollup.dirty_bucket d WHERE d.bucket_start >= $8 AND d.bucket_start < $9
     UNION

@@ -46,7 +46,6 @@ const CELLS_WS: &str = include_str!("cells_ws.sql");
 const TILING: &str = include_str!("tiling.sql");
 const TASKS: &str = include_str!("tasks.sql");
 const DIRTY: &str = include_str!("dirty.sql");
-const KPI_TASKS_ROLLUP: &str = include_str!("kpi_tasks_rollup.sql");
 const TASKS_TILED: &str = include_str!("tasks_tiled.sql");
 const TASKS_STARTS: &str = include_str!("tasks_starts.sql");
 const CELLS_WS_HOUR: &str = include_str!("cells_ws_hour.sql");
@@ -326,11 +325,10 @@ fn _task_report_sql(kind: &str, grouping: &str) -> String {
 const IN_RANGE: &str =
     "CASE WHEN (@x@ AT TIME ZONE $4)::date < $2 THEN -1 WHEN (@x@ AT TIME ZONE $4)::date > $3 THEN 1 ELSE 0 END";
 
-/// The run, outcome and start report query to run, or kpis' task count: from the
-/// run rollup (tasks.sql; kpi_tasks_rollup.sql with the usage spans) when
-/// `from_rollup` (no agent, project or runtime filter, a zone whose local days are
-/// whole buckets, the rollup read mode), else from the raw tables
-/// (_task_report_sql). Parameters as in usage.sql.
+/// The run, outcome and start report query to run: from the run rollup (tasks.sql,
+/// tasks_starts.sql) when `from_rollup` (no agent, project or runtime filter, a zone
+/// whose local days are whole buckets, the rollup read mode), else from the raw
+/// tables (_task_report_sql; kpis' task count always). Parameters as in usage.sql.
 #[pg_extern(stable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
 fn _task_query_sql(kind: &str, grouping: &str, from_rollup: bool) -> String {
@@ -350,11 +348,6 @@ fn _task_query_sql(kind: &str, grouping: &str, from_rollup: bool) -> String {
             "GROUP BY 1, 2, 3 ORDER BY 1 NULLS LAST, 2 NULLS LAST, 3 NULLS LAST",
         ),
         "starts" => ("s", "sum(p.tasks)::bigint AS tasks", "GROUP BY 1 ORDER BY 1"),
-        "kpi_tasks" if from_rollup => {
-            let template = KPI_TASKS_ROLLUP.replace("@dirty@", DIRTY).replace("@watermark@", &watermark_literal());
-            return Binding::require("a report")
-                .render(&expand_group_at(&template.replace("@tiling@", &TILING.replace("@blocks@", "_task_blocks")), IN_RANGE));
-        }
         _ => return _task_report_sql(kind, grouping),
     };
     if !from_rollup {

@@ -1,4 +1,4 @@
--- The end of a run rollup update (refresh.sql, spans.sql): add the CTE delta (the
+-- The end of a run rollup update (refresh.sql): add the CTE delta (the
 -- change of 15-minute cells: kind, bucket_start, workspace_id, agent_id, status,
 -- failure_reason, tasks, runs, run_seconds) to every width its rows are kept in. Counts and run time are
 -- exact sums, so a block changes by exactly what its 15-minute cells change by: a

@@ -1,5 +1,5 @@
 -- The run rollup's wider blocks, each the sum of the 15-minute cells inside it
--- (attach() and the 0.5.0 update, after build.sql and build_spans.sql).
+-- (attach() and the 0.5.0 update, after build.sql).
 INSERT INTO usage_rollup.task_rollup (workspace_id, kind, width, bucket_start, agent_id, status, failure_reason,
                                       tasks, runs, run_seconds)
 SELECT r.workspace_id, r.kind, w.width,

@@ -11,22 +11,19 @@ use pgrx::prelude::*;
 
 pub const CELLS: &str = include_str!("cells.sql");
 const BUILD: &str = include_str!("build.sql");
-const BUILD_SPANS: &str = include_str!("build_spans.sql");
 const BUILD_WIDTHS: &str = include_str!("build_widths.sql");
 const REFRESH: &str = include_str!("refresh.sql");
-const SPANS: &str = include_str!("spans.sql");
 const APPLY: &str = include_str!("apply.sql");
 
 /// The widths each kind of run rollup row is kept in (kind, agent_level, width;
-/// SQL VALUES). Per workspace: outcomes and runs ('c') and first usage ('u') in
-/// every width the reports tile local days with; starts ('s') in 15 minutes (the
+/// SQL VALUES). Per workspace: outcomes and runs ('c') in every width the reports
+/// tile local days with; starts ('s') in 15 minutes (the
 /// hour-of-day report reads those alone). Per agent (only 'c', for the per-agent
 /// reports, which tile the range as a whole): weeks and days inside it, 15 minutes
 /// at its ends (a sparse workload has about one agent row per task and 15 minutes:
 /// hourly and six-hour rows would add as many again for little).
 const WIDTHS: &str = "VALUES ('c'::\"char\", false, 15::smallint), ('c', false, 60), ('c', false, 360), ('c', false, 1440), \
-     ('c', false, 10080), ('c', true, 15), ('c', true, 1440), ('c', true, 10080), ('s', false, 15), ('u', false, 15), \
-     ('u', false, 60), ('u', false, 360), ('u', false, 1440), ('u', false, 10080)";
+     ('c', false, 10080), ('c', true, 15), ('c', true, 1440), ('c', true, 10080), ('s', false, 15)";
 
 /// The end of the bucket that starts at `start`: the last bucket before the end of
 /// time has none that PostgreSQL can represent (a queued bucket may be any time a
@@ -59,9 +56,7 @@ pub fn build() {
     for statement in [
         "DELETE FROM usage_rollup.dirty_task_bucket".to_string(),
         "DELETE FROM usage_rollup.task_rollup".to_string(),
-        "DELETE FROM usage_rollup.task_span".to_string(),
         binding.render(&BUILD.replace("@cells@", CELLS).replace("@completed@", "@tasks@ t").replace("@started@", "@tasks@ t")),
-        binding.render(BUILD_SPANS),
         BUILD_WIDTHS.replace("@widths@", WIDTHS),
     ] {
         Spi::run(&statement).or_raise("build the run rollup");
@@ -107,30 +102,6 @@ pub fn refresh(binding: &Binding) -> i64 {
             .replace("@started@", &tasks_in_buckets("started_at")),
     );
     apply(&sql, &[buckets.into()], "recompute the run rollup")
-}
-
-/// Bring the usage spans of the tasks a tick touched up to date, with the kind 'u'
-/// cells (spans.sql): the buckets it recomputed, and the rows stamped in [from, to)
-/// it appended. Returns the rows written.
-pub fn refresh_spans(
-    binding: &Binding,
-    recomputed: &[TimestampWithTimeZone],
-    appended: &[TimestampWithTimeZone],
-    from: TimestampWithTimeZone,
-    to: TimestampWithTimeZone,
-) -> i64 {
-    if recomputed.is_empty() && appended.is_empty() {
-        return 0;
-    }
-    let sql = binding
-        .render(
-            &SPANS
-                .replace("@apply@", &APPLY.replace("@widths@", WIDTHS))
-                .replace("@window_rows@", &crate::recompute::window_rows(3, 4))
-                .replace("@bucket_end@", &bucket_end("x")),
-        )
-        .replace("@bucket_limit@", crate::binding::BUCKET_LIMIT);
-    apply(&sql, &[recomputed.to_vec().into(), appended.to_vec().into(), from.into(), to.into()], "update the usage spans")
 }
 
 /// Run an update ending in apply.sql, then delete the run rollup rows it left at

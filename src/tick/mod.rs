@@ -147,11 +147,9 @@ fn _tick_locked(started_at: TimestampWithTimeZone) -> i64 {
     recompute::variants_of_new(&binding, &appended, window.from, window.to);
     outcome.rows_written += added.rows_written;
     outcome.raw_rows += added.raw_rows;
-    // the run rollup's queue, and the usage spans of the tasks this tick touched (0.5.0
-    // SQL); tick() counts the usage rollup's rows, as before
+    // the run rollup's queue (0.5.0 SQL); tick() counts the usage rollup's rows, as before
     if catalog::sql_0_5_installed() {
         crate::runs::refresh(&binding);
-        crate::runs::refresh_spans(&binding, &dirty, &appended, window.from, window.to);
     }
     let appended_count = appended.len() as i64;
     dirty.extend(appended);
