@@ -246,7 +246,7 @@ fn lock_binding() {
 }
 
 /// The four bound table oids (usage, tasks, agents, issues) and the indexes attach created.
-fn current_binding_oids() -> Option<([pg_sys::Oid; 4], Vec<String>)> {
+pub(crate) fn current_binding_oids() -> Option<([pg_sys::Oid; 4], Vec<String>)> {
     Spi::connect(|client| {
         let rows = client
             .select(

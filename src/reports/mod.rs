@@ -46,6 +46,7 @@ const CELLS_WS: &str = include_str!("cells_ws.sql");
 const TILING: &str = include_str!("tiling.sql");
 const TASKS: &str = include_str!("tasks.sql");
 const DIRTY: &str = include_str!("dirty.sql");
+const DIRTY_TASKS: &str = include_str!("dirty_tasks.sql");
 const TASKS_TILED: &str = include_str!("tasks_tiled.sql");
 const TASKS_STARTS: &str = include_str!("tasks_starts.sql");
 const CELLS_WS_HOUR: &str = include_str!("cells_ws_hour.sql");
@@ -332,57 +333,47 @@ const IN_RANGE: &str =
 #[pg_extern(stable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
 fn _task_query_sql(kind: &str, grouping: &str, from_rollup: bool) -> String {
-    let (code, measures, group_by) = match kind {
-        "runs" => (
-            "c",
+    if !from_rollup || !matches!(kind, "runs" | "outcomes" | "starts") {
+        return _task_report_sql(kind, grouping);
+    }
+    let binding = Binding::require("a report");
+    let queued = |template: &str| {
+        template.replace("@dirty_tasks@", DIRTY_TASKS).replace("@cells@", &crate::runs::cells_of_buckets())
+    };
+    if kind == "starts" {
+        return binding.render(&queued(TASKS_STARTS));
+    }
+    let (measures, group_by) = if kind == "runs" {
+        (
             "coalesce(sum(p.run_seconds), 0)::numeric AS run_seconds, sum(p.runs)::bigint AS runs,
        coalesce(sum(p.runs) FILTER (WHERE p.status = 'completed'), 0)::bigint AS completed,
        coalesce(sum(p.runs) FILTER (WHERE p.status = 'failed'), 0)::bigint AS failed,
        coalesce(sum(p.runs) FILTER (WHERE p.status = 'cancelled'), 0)::bigint AS cancelled",
             // a group of terminal tasks none of which started is not a group of runs
             "GROUP BY 1 HAVING sum(p.runs) > 0 ORDER BY 1 NULLS LAST",
-        ),
-        "outcomes" => (
-            "c",
+        )
+    } else {
+        (
             "p.status, p.failure_reason, sum(p.tasks)::bigint AS tasks",
             "GROUP BY 1, 2, 3 ORDER BY 1 NULLS LAST, 2 NULLS LAST, 3 NULLS LAST",
-        ),
-        "starts" => ("s", "sum(p.tasks)::bigint AS tasks", "GROUP BY 1 ORDER BY 1"),
-        _ => return _task_report_sql(kind, grouping),
+        )
     };
-    if !from_rollup {
-        return _task_report_sql(kind, grouping);
-    }
-    let binding = Binding::require("a report");
-    if kind == "starts" {
-        return binding.render(
-            &TASKS_STARTS
-                .replace("@cells@", crate::runs::CELLS)
-                .replace("@completed@", &crate::runs::tasks_in_buckets("completed_at"))
-                .replace("@started@", &crate::runs::tasks_in_buckets("started_at")),
-        );
-    }
     let local_date = "(@x@ AT TIME ZONE $4)::date";
-    let in_range = IN_RANGE;
     let tiled = |blocks: &str, group_at: &str| {
         expand_group_at(&format!("{}{}", TILING.replace("@blocks@", blocks), TASKS_TILED), group_at)
     };
-    let (rolled, local_group, key, level) = match (kind, grouping) {
-        (_, "day") => (tiled("_task_blocks", local_date), "l.local_ts::date", "NULL::uuid", "IS NULL"),
-        (_, "agent") => (tiled("_task_agent_blocks", in_range), "p.k", "x.agent_id", "IS NOT NULL"),
-        _ => (tiled("_task_blocks", in_range), "NULL::integer", "NULL::uuid", "IS NULL"),
+    let (rolled, local_group, key, level) = match grouping {
+        "day" => (tiled("_task_blocks", local_date), "l.local_ts::date", "NULL::uuid", "IS NULL"),
+        "agent" => (tiled("_task_agent_blocks", IN_RANGE), "p.k", "x.agent_id", "IS NOT NULL"),
+        _ => (tiled("_task_blocks", IN_RANGE), "NULL::integer", "NULL::uuid", "IS NULL"),
     };
     binding.render(
-        &TASKS
+        &queued(TASKS)
             .replace("@rolled@", &rolled)
-            .replace("@cells@", crate::runs::CELLS)
-            .replace("@completed@", &crate::runs::tasks_in_buckets("completed_at"))
-            .replace("@started@", &crate::runs::tasks_in_buckets("started_at"))
             .replace("@measures@", measures)
             .replace("@group_by@", group_by)
             .replace("@local_group@", local_group)
             .replace("@key@", key)
-            .replace("@level@", level)
-            .replace("@kind@", code),
+            .replace("@level@", level),
     )
 }

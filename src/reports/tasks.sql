@@ -4,19 +4,12 @@
 -- filtered by agent, project or runtime read the tasks table instead (runs.sql,
 -- outcomes.sql, starts.sql). Parameters as in usage.sql (the filters are NULL).
 WITH
--- buckets whose tasks changed since the last tick, in this statement's snapshot:
--- every such change queued its buckets in its own transaction (triggers.sql)
-dirty AS (
-    SELECT DISTINCT q.bucket_start FROM usage_rollup.dirty_task_bucket q
-    WHERE q.bucket_start >= $8 AND q.bucket_start < $9
-),
-d AS (SELECT dirty.bucket_start AS b FROM dirty),
-@rolled@
+@dirty_tasks@@rolled@
 -- the dirty buckets' cells, computed as a tick would (runs/cells.sql)
 raw AS (
     SELECT c.bucket_start, c.agent_id, c.status, c.failure_reason, c.tasks, c.runs, c.run_seconds
     FROM (@cells@) c
-    WHERE c.kind = '@kind@' AND c.workspace_id = $1 AND c.agent_id @level@
+    WHERE c.kind = 'c' AND c.workspace_id = $1 AND c.agent_id @level@
 ),
 per_bucket AS MATERIALIZED (
     SELECT x.bucket_start, @key@ AS k, x.status, x.failure_reason,

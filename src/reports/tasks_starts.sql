@@ -6,12 +6,7 @@
 -- 8,640 buckets: grouping them per bucket first cost more than the sums).
 -- Parameters as in usage.sql (the filters are NULL).
 WITH
-dirty AS (
-    SELECT DISTINCT q.bucket_start FROM usage_rollup.dirty_task_bucket q
-    WHERE q.bucket_start >= $8 AND q.bucket_start < $9
-),
-d AS (SELECT dirty.bucket_start AS b FROM dirty),
-starts AS (
+@dirty_tasks@starts AS (
     SELECT x.bucket_start, x.tasks
     FROM usage_rollup.task_rollup x
     WHERE x.workspace_id = $1 AND x.kind = 's' AND x.width = 15 AND x.agent_id IS NULL

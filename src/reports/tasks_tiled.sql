@@ -7,7 +7,7 @@ rolled AS (
     FROM ws_run b
     CROSS JOIN LATERAL (SELECT x.agent_id, x.status, x.failure_reason, x.tasks, x.runs, x.run_seconds
                         FROM usage_rollup.task_rollup x
-                        WHERE x.workspace_id = $1 AND x.kind = '@kind@' AND x.width = b.width AND x.agent_id @level@
+                        WHERE x.workspace_id = $1 AND x.kind = 'c' AND x.width = b.width AND x.agent_id @level@
                           AND x.bucket_start >= b.run_start AND x.bucket_start < b.run_end
                         OFFSET 0) r
 ),

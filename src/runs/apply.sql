@@ -1,4 +1,4 @@
--- The end of a run rollup update (refresh.sql): add the CTE delta (the
+-- The end of refresh.sql: add the CTE delta (the
 -- change of 15-minute cells: kind, bucket_start, workspace_id, agent_id, status,
 -- failure_reason, tasks, runs, run_seconds) to every width its rows are kept in. Counts and run time are
 -- exact sums, so a block changes by exactly what its 15-minute cells change by: a
@@ -21,8 +21,7 @@ written AS (
             run_seconds = r.run_seconds + excluded.run_seconds
     RETURNING r.width, r.bucket_start, r.kind, r.workspace_id, r.agent_id, r.status, r.failure_reason, r.tasks
 )
-SELECT count(*)::bigint AS rows_written,
-       coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(w.width, w.bucket_start, w.kind, w.workspace_id,
+SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(w.width, w.bucket_start, w.kind, w.workspace_id,
                                                                   w.agent_id, w.status, w.failure_reason))
                 FILTER (WHERE w.tasks = 0), '[]')::text AS emptied
 FROM written w

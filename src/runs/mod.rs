@@ -9,7 +9,7 @@ use crate::errors::SpiExt;
 use crate::tick::LOCK_ROLLUP;
 use pgrx::prelude::*;
 
-pub const CELLS: &str = include_str!("cells.sql");
+const CELLS: &str = include_str!("cells.sql");
 const BUILD: &str = include_str!("build.sql");
 const BUILD_WIDTHS: &str = include_str!("build_widths.sql");
 const REFRESH: &str = include_str!("refresh.sql");
@@ -28,20 +28,25 @@ const WIDTHS: &str = "VALUES ('c'::\"char\", false, 15::smallint), ('c', false, 
 /// The end of the bucket that starts at `start`: the last bucket before the end of
 /// time has none that PostgreSQL can represent (a queued bucket may be any time a
 /// task or usage row was given).
-pub fn bucket_end(start: &str) -> String {
+fn bucket_end(start: &str) -> String {
     format!(
         "CASE WHEN {start} < '{}' THEN {start} + '00:15:00'::interval ELSE 'infinity'::timestamptz END",
         crate::binding::BUCKET_LIMIT
     )
 }
 
-/// The tasks of the queued buckets, by the index on completed_at or started_at.
-pub fn tasks_in_buckets(column: &str) -> String {
-    format!(
-        "(SELECT y.* FROM d CROSS JOIN LATERAL (SELECT * FROM @tasks@ z \
-          WHERE z.{column} >= d.b AND z.{column} < {} OFFSET 0) y) t",
-        bucket_end("d.b")
-    )
+/// The 15-minute cells (cells.sql) of the buckets of a CTE `d(b)`: their tasks, by
+/// the index on completed_at or started_at. The tick's refresh and the reports'
+/// queued buckets share it.
+pub fn cells_of_buckets() -> String {
+    let in_buckets = |column: &str| {
+        format!(
+            "(SELECT y.* FROM d CROSS JOIN LATERAL (SELECT * FROM @tasks@ z \
+              WHERE z.{column} >= d.b AND z.{column} < {} OFFSET 0) y) t",
+            bucket_end("d.b")
+        )
+    };
+    CELLS.replace("@completed@", &in_buckets("completed_at")).replace("@started@", &in_buckets("started_at"))
 }
 
 /// Rebuild the whole run rollup from the tasks table and empty its queue. Called by
@@ -70,10 +75,7 @@ pub fn build() {
 fn _attach_task_runs() {
     let Some(binding) = Binding::load() else { return };
     crate::invalidate::install_task_runs(&binding.tasks, binding.has_failure_reason);
-    let (usage, tasks): (Option<pg_sys::Oid>, Option<pg_sys::Oid>) =
-        Spi::get_two("SELECT usage_table::oid, tasks_table::oid FROM usage_rollup.binding WHERE id = 1")
-            .or_raise("read the binding");
-    if let (Some(usage), Some(tasks)) = (usage, tasks) {
+    if let Some(([usage, tasks, _, _], _)) = crate::attach::current_binding_oids() {
         // (only says which indexes are missing: an update should not lock the tables to build them)
         crate::attach::ensure_indexes(usage, tasks, false);
     }
@@ -83,8 +85,9 @@ fn _attach_task_runs() {
 /// Drain the task queue and bring its buckets up to date (the tick, under the rollup
 /// lock). As for the usage queue (tick::claim_queue), the rows are deleted by
 /// identity in one statement and the recompute runs in a later one, whose snapshot
-/// holds every change whose queue row was drained. Returns the rows written.
-pub fn refresh(binding: &Binding) -> i64 {
+/// holds every change whose queue row was drained. Rows refresh.sql leaves at zero
+/// tasks are deleted after it (a statement cannot upsert and delete a row).
+pub fn refresh(binding: &Binding) {
     let buckets: Vec<TimestampWithTimeZone> = Spi::get_one(
         "WITH drained AS (DELETE FROM usage_rollup.dirty_task_bucket RETURNING bucket_start)
          SELECT pg_catalog.array_agg(DISTINCT bucket_start) FROM drained",
@@ -92,22 +95,10 @@ pub fn refresh(binding: &Binding) -> i64 {
     .or_raise("drain the task queue")
     .unwrap_or_default();
     if buckets.is_empty() {
-        return 0;
+        return;
     }
-    let sql = binding.render(
-        &REFRESH
-            .replace("@apply@", &APPLY.replace("@widths@", WIDTHS))
-            .replace("@cells@", CELLS)
-            .replace("@completed@", &tasks_in_buckets("completed_at"))
-            .replace("@started@", &tasks_in_buckets("started_at")),
-    );
-    apply(&sql, &[buckets.into()], "recompute the run rollup")
-}
-
-/// Run an update ending in apply.sql, then delete the run rollup rows it left at
-/// zero tasks.
-fn apply(sql: &str, args: &[pgrx::datum::DatumWithOid], what: &'static str) -> i64 {
-    let (written, emptied): (Option<i64>, Option<String>) = Spi::get_two_with_args(sql, args).or_raise(what);
+    let sql = binding.render(&REFRESH.replace("@apply@", &APPLY.replace("@widths@", WIDTHS)).replace("@cells@", &cells_of_buckets()));
+    let emptied: Option<String> = Spi::get_one_with_args(&sql, &[buckets.into()]).or_raise("recompute the run rollup");
     let emptied = emptied.unwrap_or_else(|| "[]".into());
     if emptied != "[]" {
         Spi::run_with_args(
@@ -121,5 +112,4 @@ fn apply(sql: &str, args: &[pgrx::datum::DatumWithOid], what: &'static str) -> i
         )
         .or_raise("remove emptied run rollup rows");
     }
-    written.unwrap_or(0)
 }
