@@ -133,6 +133,24 @@ SQL
   row "$profile" "daily_usage after 300 new + 100 corrected, no tick vs tick: ms" "$fresh" "$ticked" "$(awk "BEGIN{printf \"%.2fx\", $fresh/($ticked>0?$ticked:0.01)}")"
   rm -f "$OUT/tick_ms.$profile" "$OUT/fresh_ms.$profile"
 
+  # the keyed blocks' share: the corrections above took their days (and weeks) off
+  # the list; each tick seals one block again (a day, else a week, else four weeks).
+  # Tick until none is left, recording what each sealed and its in-db duration.
+  : > "$OUT/seal_ms.$profile"
+  for i in $(seq 1 300); do
+    before=$(q "SELECT count(*) FROM usage_rollup.key_rollup_block")
+    q "SELECT usage_rollup.tick()" >/dev/null
+    after=$(q "SELECT count(*) FROM usage_rollup.key_rollup_block")
+    [ "$after" -gt "$before" ] || break
+    q "SELECT (SELECT width FROM usage_rollup.key_rollup_block ORDER BY sealed_at DESC LIMIT 1) || ' ' || round(last_duration_ms::numeric, 1) FROM usage_rollup.status" >> "$OUT/seal_ms.$profile"
+  done
+  for width in 1440 10080 40320; do
+    read -r n median max <<<"$(awk -v w=$width '$1 == w {print $2}' "$OUT/seal_ms.$profile" | sort -n | awk '{a[NR]=$1} END{if (NR) print NR, a[int((NR+1)/2)], a[NR]; else print 0, "-", "-"}')"
+    case $width in 1440) what="a day";; 10080) what="a week";; *) what="four weeks";; esac
+    row "$profile" "tick that seals $what of keyed blocks: ms median (max), n" "$median ($max)" "$n" "-"
+  done
+  rm -f "$OUT/seal_ms.$profile"
+
   # 5. write overhead of the triggers: attached vs the same statement with them disabled
   ins="INSERT INTO app.task_usage (task_id, provider, model, input_tokens, created_at)
        SELECT id, 'openai', 'overhead', 1, now() FROM app.agent_task_queue ORDER BY id LIMIT 100000"

@@ -175,7 +175,10 @@ fn _backfill_slice(
     let (from, to) = (from.unwrap_or(range_from), to.unwrap_or(range_to));
     let slice_started: TimestampWithTimeZone =
         Spi::get_one("SELECT pg_catalog.clock_timestamp()").or_raise("read the clock").unwrap_or(started_at);
-    let outcome = recompute::range(&binding, from, to, tick::rebuild_cut());
+    let cut = tick::rebuild_cut();
+    let outcome = recompute::range(&binding, from, to, cut);
+    // the finished days the slice queued, and the weeks they complete, in its commit
+    crate::keyed::seal_all(cut);
     let total = rows_so_far + outcome.raw_rows;
     // The facts go in the message, the timings in the DETAIL, so that psql's
     // VERBOSITY terse (and pg_regress) shows a stable line.

@@ -16,6 +16,7 @@ mod catalog;
 mod errors;
 mod health;
 mod invalidate;
+mod keyed;
 mod privileges;
 mod recompute;
 mod reports;

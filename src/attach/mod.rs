@@ -217,6 +217,7 @@ fn detach() {
     if catalog::sql_0_5_installed() {
         Spi::run("TRUNCATE usage_rollup.task_rollup, usage_rollup.dirty_task_bucket").or_raise("remove the binding");
     }
+    crate::keyed::clear();
     pgrx::notice!("usage_rollup is detached; its triggers, indexes and rollup rows are removed");
 }
 

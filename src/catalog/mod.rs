@@ -29,3 +29,14 @@ pub fn sql_0_5_installed() -> bool {
     .or_raise("look up the installed SQL version")
     .unwrap_or(false)
 }
+
+/// Whether the SQL objects of 0.6.0 are installed: the keyed blocks
+/// (usage_rollup.key_rollup, key_rollup_block, key_rollup_stale) and their tiling,
+/// usage_rollup._key_blocks, which stands for the lot here.
+pub fn sql_0_6_installed() -> bool {
+    Spi::get_one::<bool>(
+        "SELECT pg_catalog.to_regprocedure('usage_rollup._key_blocks(timestamptz, timestamptz, timestamptz[], timestamptz[], integer[], timestamptz[])') IS NOT NULL",
+    )
+    .or_raise("look up the installed SQL version")
+    .unwrap_or(false)
+}

@@ -218,6 +218,67 @@ CREATE TABLE usage_rollup.dirty_task_bucket (
 COMMENT ON TABLE usage_rollup.dirty_task_bucket IS
     'Buckets of task starts and completions changed since the last tick; drained by tick().';
 
+-- The keyed blocks (SPEC §6, reports grouped by agent, project or runtime): the
+-- rollup summed per workspace, one key (dim 'a' agent, 'p' project, 'r' runtime),
+-- provider and model over whole UTC days, weeks and four weeks (widths 1440,
+-- 10080, 40320, aligned at 2000-01-01 like rollup_ws). In the sparse profile the
+-- rollup holds about as many rows as the raw table, so a 90-day report grouped by
+-- agent read 1.2M rows; these blocks are one row per key and model per block.
+-- Unlike rollup_ws they are not written with the rollup: a block is built from the
+-- rollup once it is finished ("sealed", keyed/seal.sql) and listed in
+-- key_rollup_block; any later write of the rollup inside it takes it off that list
+-- in the same transaction, and reports use listed blocks only (the rest of the
+-- range from the rollup's 15-minute rows). So the tick's steady appends to the
+-- current day never touch this table.
+CREATE TABLE usage_rollup.key_rollup (
+    width                        integer     NOT NULL CHECK (width IN (1440, 10080, 40320)),
+    bucket_start                 timestamptz NOT NULL,
+    workspace_id                 uuid,
+    dim                          "char"      NOT NULL CHECK (dim IN ('a', 'p', 'r')),
+    key                          uuid,       -- the agent, project or runtime (NULL: no project / runtime)
+    provider                     text,
+    model                        text,
+    input_tokens                 bigint,
+    output_tokens                bigint,
+    cache_read_tokens            bigint,
+    cache_write_tokens           bigint,
+    cost_usd_ticks               bigint      NOT NULL,
+    uncosted_input_tokens        bigint      NOT NULL,
+    uncosted_output_tokens       bigint      NOT NULL,
+    uncosted_cache_read_tokens   bigint      NOT NULL,
+    uncosted_cache_write_tokens  bigint      NOT NULL,
+    task_count                   bigint      NOT NULL,
+    event_count                  bigint      NOT NULL,
+    -- (leads with the workspace: a report reads one workspace's blocks of one width)
+    CONSTRAINT key_rollup_key UNIQUE NULLS NOT DISTINCT (workspace_id, dim, width, bucket_start, key, provider, model)
+);
+-- (a block is rebuilt for every workspace at once)
+CREATE INDEX key_rollup_block_rows ON usage_rollup.key_rollup (width, bucket_start);
+COMMENT ON TABLE usage_rollup.key_rollup IS
+    'The rollup per workspace and agent, project or runtime in sealed UTC days, weeks and four weeks: the path of reports grouped by one of them.';
+
+-- The blocks of key_rollup that equal the rollup's sums over them (sealed).
+CREATE TABLE usage_rollup.key_rollup_block (
+    width        integer     NOT NULL CHECK (width IN (1440, 10080, 40320)),
+    bucket_start timestamptz NOT NULL,
+    sealed_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (width, bucket_start)
+);
+COMMENT ON TABLE usage_rollup.key_rollup_block IS
+    'Sealed blocks of key_rollup: reports read these and the rollup''s 15-minute rows for the rest.';
+
+-- Blocks whose rollup rows changed since they were sealed (or that never were): a
+-- day, with its week and four weeks. The tick seals one per run (the newest
+-- finished day, else the newest week or four weeks whose parts are all sealed),
+-- a backfill all it can.
+CREATE TABLE usage_rollup.key_rollup_stale (
+    width        integer     NOT NULL CHECK (width IN (1440, 10080, 40320)),
+    bucket_start timestamptz NOT NULL,
+    PRIMARY KEY (width, bucket_start)
+);
+COMMENT ON TABLE usage_rollup.key_rollup_stale IS
+    'Keyed blocks to seal (again): tick() seals one each run, backfill all it can.';
+
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.binding', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.rollup', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.rollup_ws', '');
@@ -227,6 +288,9 @@ SELECT pg_catalog.pg_extension_config_dump('usage_rollup.tick_run', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.variant', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.task_rollup', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_task_bucket', '');
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_rollup', '');
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_rollup_block', '');
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_rollup_stale', '');
 -- identity sequences too, or restored ids collide with new ones
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_bucket_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.tick_run_id_seq', '');

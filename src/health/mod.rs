@@ -9,6 +9,7 @@ use pgrx::prelude::*;
 pgrx::extension_sql_file!("health.sql", name = "health_sql", requires = ["catalog", _verify_sql]);
 
 const VERIFY: &str = include_str!("verify.sql");
+const VERIFY_KEYED: &str = include_str!("verify_keyed.sql");
 
 /// The verify() query for the current binding ($1 = from_ts, $2 = to_ts).
 #[pg_extern(stable, parallel_safe)]
@@ -37,7 +38,9 @@ fn _verify_sql(from_ts: Option<TimestampWithTimeZone>, to_ts: Option<TimestampWi
         })
         .collect::<Vec<_>>()
         .join(", ");
-    VERIFY.replace("@ws_blocks@", &ws_blocks)
+    let keyed = if crate::keyed::installed() { VERIFY_KEYED } else { "" };
+    VERIFY.replace("@keyed@", keyed)
+        .replace("@ws_blocks@", &ws_blocks)
         .replace("@to_end@", &to_end)
         .replace("@aggregate@", &recompute::aggregate_sql(&binding, &rows))
 }

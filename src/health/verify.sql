@@ -75,5 +75,5 @@ SELECT x.bucket_start, x.workspace_id, NULL::uuid, NULL::uuid, NULL::uuid, x.pro
 FROM ws_sides x
 GROUP BY x.width, x.bucket_start, x.workspace_id, x.provider, x.model
 HAVING count(*) <> 2 OR count(DISTINCT x.measures) <> 1
-) v (bucket_start, workspace_id, runtime_id, agent_id, project_id, provider, model, issue)
+@keyed@) v (bucket_start, workspace_id, runtime_id, agent_id, project_id, provider, model, issue)
 ORDER BY v.bucket_start, v.workspace_id, v.runtime_id, v.agent_id, v.project_id, v.provider, v.model, v.issue

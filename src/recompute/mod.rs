@@ -78,13 +78,16 @@ fn add_measures(sql: &str, alias: &str) -> String {
 /// summed it too, an append would count it twice.
 const INCLUDED: &str = "coalesce(x.updated_at, x.created_at) < @cut@";
 
+/// Returns what it did and the buckets whose rollup rows changed: a recompute that
+/// finds a bucket as it was writes nothing, and leaves its keyed blocks sealed.
 fn replace(binding: &Binding, rows: &str, scope: &str, args: &[pgrx::datum::DatumWithOid]) -> Outcome {
     let sql = binding.render(&upsert_measures(
         &REPLACE.replace("@aggregate@", &aggregate_sql(binding, rows)).replace("@scope@", scope),
         "r",
     ));
-    let (written, raw): (Option<i64>, Option<i64>) =
-        Spi::get_two_with_args(&sql, args).or_raise("recompute rollup buckets");
+    let (written, raw, changed): (Option<i64>, Option<i64>, Option<Vec<TimestampWithTimeZone>>) =
+        Spi::get_three_with_args(&sql, args).or_raise("recompute rollup buckets");
+    crate::keyed::touched(&changed.unwrap_or_default());
     Outcome { rows_written: written.unwrap_or(0), raw_rows: raw.unwrap_or(0) }
 }
 
@@ -178,6 +181,7 @@ pub fn append(binding: &Binding, starts: &[TimestampWithTimeZone], from: Timesta
     .replace("@bucket_limit@", BUCKET_LIMIT);
     let (written, raw): (Option<i64>, Option<i64>) =
         Spi::get_two_with_args(&sql, &[starts.to_vec().into(), from.into(), to.into()]).or_raise("append new rows to the rollup");
+    crate::keyed::touched(starts);
     Outcome { rows_written: written.unwrap_or(0), raw_rows: raw.unwrap_or(0) }
 }
 
@@ -226,7 +230,8 @@ fn may_pair(binding: &Binding, alias: &str) -> String {
 /// Rebuild every bucket in [from, to) from its rows stamped before `cut`; both
 /// bounds must be bucket-aligned.
 pub fn range(binding: &Binding, from: TimestampWithTimeZone, to: TimestampWithTimeZone, cut: TimestampWithTimeZone) -> Outcome {
-    let outcome = if range_is_empty(from, to) {
+    let empty = range_is_empty(from, to);
+    let outcome = if empty {
         fill(binding, from, to, cut)
     } else {
         replace(
@@ -240,6 +245,10 @@ pub fn range(binding: &Binding, from: TimestampWithTimeZone, to: TimestampWithTi
         )
     };
     narrow::range(from, to);
+    // (replace() queued the days it changed; into an empty range, every day is new)
+    if empty {
+        crate::keyed::touched_range(from, to);
+    }
     outcome
 }
 

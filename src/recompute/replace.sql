@@ -20,13 +20,16 @@ removed AS (
     WHERE r.bucket_start = s.bucket_start AND r.agent_id = s.agent_id
       AND (r.workspace_id, r.runtime_id, r.project_id, r.provider, r.model)
           IS NOT DISTINCT FROM (s.workspace_id, s.runtime_id, s.project_id, s.provider, s.model)
-    RETURNING 1
+    RETURNING r.bucket_start
 ),
 written AS (
     INSERT INTO usage_rollup.rollup AS r
     SELECT * FROM fresh
     ON CONFLICT ON CONSTRAINT rollup_key DO UPDATE SET @upsert_measures(r)@
-    RETURNING 1
+    RETURNING r.bucket_start
 )
 SELECT (SELECT count(*) FROM removed) + (SELECT count(*) FROM written) AS rows_written,
-       (SELECT coalesce(sum(f.event_count), 0)::bigint FROM fresh f)   AS raw_rows
+       (SELECT coalesce(sum(f.event_count), 0)::bigint FROM fresh f)   AS raw_rows,
+       -- the buckets whose rows changed (their keyed blocks are no longer sealed)
+       (SELECT pg_catalog.array_agg(DISTINCT c.bucket_start)
+        FROM (SELECT * FROM removed UNION ALL SELECT * FROM written) c) AS changed

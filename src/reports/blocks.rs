@@ -16,6 +16,9 @@ const WIDTHS: &[i64] = &[1440, 360, 60, 15];
 /// no hourly or six-hour widths (runs/mod.rs, WIDTHS).
 const TASK_WIDTHS: &[i64] = &[10080, 1440, 360, 60, 15];
 const TASK_AGENT_WIDTHS: &[i64] = &[10080, 1440, 15];
+/// The keyed blocks' (usage_rollup.key_rollup: four weeks, weeks, days, each usable
+/// only where sealed) over the rollup's 15-minute rows.
+const KEY_WIDTHS: &[i64] = &[40320, 10080, 1440, 15];
 
 /// The blocks that tile [range_start, range_end) without crossing an edge (an
 /// instant where a new group starts) and without a dirty 15-minute bucket (left
@@ -66,6 +69,35 @@ fn _task_agent_blocks(
     blocks(TASK_AGENT_WIDTHS, range_start, range_end, edges, dirty)
 }
 
+/// The same tiling by sealed keyed blocks (`sealed_widths[i]`, `sealed_starts[i]`:
+/// the sealed blocks near the range) and the rollup's 15-minute rows elsewhere.
+#[pg_extern(immutable, parallel_safe)]
+#[search_path(pg_catalog, pg_temp)]
+fn _key_blocks(
+    range_start: TimestampWithTimeZone,
+    range_end: TimestampWithTimeZone,
+    edges: Option<Vec<TimestampWithTimeZone>>,
+    dirty: Option<Vec<TimestampWithTimeZone>>,
+    sealed_widths: Option<Vec<i32>>,
+    sealed_starts: Option<Vec<TimestampWithTimeZone>>,
+) -> TableIterator<
+    'static,
+    // (integer: four weeks, 40320 minutes, is past smallint)
+    (name!(width, i32), name!(bucket_start, TimestampWithTimeZone), name!(group_start, TimestampWithTimeZone)),
+> {
+    let sealed: Sealed = sealed_widths
+        .unwrap_or_default()
+        .into_iter()
+        .zip(sealed_starts.unwrap_or_default())
+        .map(|(w, t)| (w as i64, t.into_inner()))
+        .collect();
+    let blocks = tiled(KEY_WIDTHS, range_start, range_end, edges, dirty, Some(&sealed));
+    TableIterator::new(blocks.into_iter().map(|(width, t, group)| (width as i32, t, group)))
+}
+
+/// Blocks (width, start) that may be used above 15 minutes; None: all of them.
+type Sealed = std::collections::HashSet<(i64, i64)>;
+
 fn blocks(
     widths: &'static [i64],
     range_start: TimestampWithTimeZone,
@@ -76,6 +108,19 @@ fn blocks(
     'static,
     (name!(width, i16), name!(bucket_start, TimestampWithTimeZone), name!(group_start, TimestampWithTimeZone)),
 > {
+    let blocks = tiled(widths, range_start, range_end, edges, dirty, None);
+    TableIterator::new(blocks.into_iter().map(|(width, t, group)| (width as i16, t, group)))
+}
+
+/// The blocks as (width in minutes, start, group start).
+fn tiled(
+    widths: &'static [i64],
+    range_start: TimestampWithTimeZone,
+    range_end: TimestampWithTimeZone,
+    edges: Option<Vec<TimestampWithTimeZone>>,
+    dirty: Option<Vec<TimestampWithTimeZone>>,
+    sealed: Option<&Sealed>,
+) -> Vec<(i64, TimestampWithTimeZone, TimestampWithTimeZone)> {
     let edges: Vec<i64> = edges.unwrap_or_default().into_iter().map(|e| e.into_inner()).collect();
     let dirty: Vec<i64> = dirty.unwrap_or_default().into_iter().map(|d| d.into_inner()).collect();
     let (start, end) = (range_start.into_inner(), range_end.into_inner());
@@ -84,18 +129,19 @@ fn blocks(
             pgrx::error!("usage_rollup could not tile a report range: {t} is not on a 15-minute bucket edge");
         }
     }
-    let blocks = tile(widths, start, end, edges, dirty);
+    let blocks = tile(widths, start, end, edges, dirty, sealed);
     let ts = |t: i64| {
         TimestampWithTimeZone::try_from(t)
             .unwrap_or_else(|_| pgrx::error!("usage_rollup could not tile a report range: {t} is not a timestamp"))
     };
-    TableIterator::new(blocks.into_iter().map(move |(width, t, group)| (width as i16, ts(t), ts(group))))
+    blocks.into_iter().map(|(width, t, group)| (width, ts(t), ts(group))).collect()
 }
 
 /// The tiling itself, in microseconds since 2000-01-01 00:00 UTC: greedy from the
 /// left, the largest aligned block that ends by the next edge and holds no dirty
-/// bucket (widths divide each other, so this is the fewest blocks).
-fn tile(widths: &[i64], start: i64, end: i64, edges: Vec<i64>, mut dirty: Vec<i64>) -> Vec<(i64, i64, i64)> {
+/// bucket (widths divide each other, so this is the fewest blocks), and, when
+/// `sealed` is given, is a 15-minute bucket or a sealed block.
+fn tile(widths: &[i64], start: i64, end: i64, edges: Vec<i64>, mut dirty: Vec<i64>, sealed: Option<&Sealed>) -> Vec<(i64, i64, i64)> {
     let mut cuts: Vec<i64> = edges.into_iter().filter(|e| *e > start && *e < end).collect();
     cuts.push(end);
     cuts.sort_unstable();
@@ -113,7 +159,8 @@ fn tile(widths: &[i64], start: i64, end: i64, edges: Vec<i64>, mut dirty: Vec<i6
             let mut step = 15 * MINUTE;
             for &width in widths {
                 let len = width * MINUTE;
-                if t.rem_euclid(len) == 0 && t + len <= cut && !is_dirty(t, t + len) {
+                let usable = width == 15 || sealed.is_none_or(|s| s.contains(&(width, t)));
+                if usable && t.rem_euclid(len) == 0 && t + len <= cut && !is_dirty(t, t + len) {
                     blocks.push((width, t, group));
                     step = len;
                     break;
@@ -127,10 +174,10 @@ fn tile(widths: &[i64], start: i64, end: i64, edges: Vec<i64>, mut dirty: Vec<i6
 
 #[cfg(test)]
 mod tests {
-    use super::{tile as tile_with, MINUTE, TASK_WIDTHS, WIDTHS};
+    use super::{tile as tile_with, Sealed, KEY_WIDTHS, MINUTE, TASK_WIDTHS, WIDTHS};
 
     fn tile(start: i64, end: i64, edges: Vec<i64>, dirty: Vec<i64>) -> Vec<(i64, i64, i64)> {
-        tile_with(WIDTHS, start, end, edges, dirty)
+        tile_with(WIDTHS, start, end, edges, dirty, None)
     }
     const DAY: i64 = 1440 * MINUTE;
 
@@ -187,13 +234,31 @@ mod tests {
     fn task_blocks_take_whole_weeks_inside_a_group() {
         // 2000-01-01 is a Saturday: weeks start there; a range from day 3 to day 24
         let week = 7 * DAY;
-        let blocks = tile_with(TASK_WIDTHS, 3 * DAY, 24 * DAY, vec![], vec![]);
+        let blocks = tile_with(TASK_WIDTHS, 3 * DAY, 24 * DAY, vec![], vec![], None);
         let weeks: Vec<i64> = blocks.iter().filter(|(w, _, _)| *w == 10080).map(|(_, t, _)| *t).collect();
         assert_eq!(weeks, vec![week, 2 * week]);
         assert_eq!(blocks.len(), 4 + 2 + 3, "days 3-6, weeks 7-20, days 21-23");
         assert_eq!(covered(&blocks), (3 * 96..24 * 96).map(|k| k * 15 * MINUTE).collect::<Vec<_>>());
         // an edge inside a week splits it into days
-        let blocks = tile_with(TASK_WIDTHS, week, 2 * week, vec![week + 3 * DAY], vec![]);
+        let blocks = tile_with(TASK_WIDTHS, week, 2 * week, vec![week + 3 * DAY], vec![], None);
         assert!(blocks.iter().all(|(w, _, _)| *w == 1440));
+    }
+
+    #[test]
+    fn key_blocks_use_only_sealed_blocks() {
+        let week = 7 * DAY;
+        // days 7..13 sealed and their week; day 14 sealed; day 15 not sealed
+        let mut sealed: Sealed = (7..15).map(|d| (1440, d * DAY)).collect();
+        sealed.insert((10080, week));
+        let blocks = tile_with(KEY_WIDTHS, 6 * DAY, 16 * DAY, vec![], vec![], Some(&sealed));
+        let wide: Vec<(i64, i64)> = blocks.iter().filter(|(w, _, _)| *w > 15).map(|(w, t, _)| (*w, *t)).collect();
+        assert_eq!(wide, vec![(10080, week), (1440, 14 * DAY)]);
+        // day 6 and day 15 from 15-minute rows; the range covered once
+        assert_eq!(blocks.iter().filter(|(w, _, _)| *w == 15).count(), 2 * 96);
+        assert_eq!(covered(&blocks), (6 * 96..16 * 96).map(|k| k * 15 * MINUTE).collect::<Vec<_>>());
+        // a dirty bucket inside the sealed week: its days, the dirty one in quarters
+        let blocks = tile_with(KEY_WIDTHS, week, 2 * week, vec![], vec![week + 2 * DAY], Some(&sealed));
+        assert_eq!(blocks.iter().filter(|(w, _, _)| *w == 1440).count(), 6);
+        assert_eq!(blocks.iter().filter(|(w, _, _)| *w == 15).count(), 95);
     }
 }

@@ -44,6 +44,14 @@ const INTERIOR_AS_ONE: &str = "CASE WHEN bucket_start >= (($2 + 1)::timestamp AT
 const CELLS_FULL: &str = include_str!("cells_full.sql");
 const CELLS_WS: &str = include_str!("cells_ws.sql");
 const TILING: &str = include_str!("tiling.sql");
+const CELLS_KEY: &str = include_str!("cells_key.sql");
+/// _key_blocks' sealed blocks near the range (tiling.sql's @sealed@), as two arrays
+/// in one order.
+const SEALED: &str = ",
+        (SELECT pg_catalog.array_agg(k.width ORDER BY k.width, k.bucket_start) FROM usage_rollup.key_rollup_block k
+         WHERE k.bucket_start >= $8 - '28 days'::interval AND k.bucket_start < $9),
+        (SELECT pg_catalog.array_agg(k.bucket_start ORDER BY k.width, k.bucket_start) FROM usage_rollup.key_rollup_block k
+         WHERE k.bucket_start >= $8 - '28 days'::interval AND k.bucket_start < $9)";
 const TASKS: &str = include_str!("tasks.sql");
 const DIRTY: &str = include_str!("dirty.sql");
 const DIRTY_TASKS: &str = include_str!("dirty_tasks.sql");
@@ -174,29 +182,23 @@ fn _usage_report_sql(grouping: &str, exact_raw: bool) -> String {
     if exact_raw {
         binding.render(&RAW_USAGE.replace("@report_usage_rows@", REPORT_USAGE_ROWS).replace("@rowgroup@", rowgroup))
     } else {
-        binding.render(
-            &usage_template()
-                .replace("@rollup_cells@", CELLS_FULL)
-                .replace("@per_bucket@", PER_BUCKET_SUM)
-                .replace("@bucket_key@", if matches!(grouping, "day" | "hour") { "bucket_start" } else { INTERIOR_AS_ONE })
-                .replace("@raw_key_columns@", "agent_id, project_id, runtime_id")
-                .replace("@raw_group_by@", "bucket_start, workspace_id, runtime_id, agent_id, project_id, provider, model")
-                .replace("@local_group@", local_group)
-                .replace("@group@", group)
-                .replace("@key@", key),
-        )
+        let bucket_key = if matches!(grouping, "day" | "hour") { "bucket_start" } else { INTERIOR_AS_ONE };
+        rollup_usage_sql(CELLS_FULL, bucket_key, group, key, local_group)
     }
 }
 
 /// The usage report query to run: from the raw rows alone (`exact_raw`), from the
 /// per-workspace rollup when no agent, project or runtime filter is set and the
-/// grouping allows, else from the rollup. Parameters as in usage.sql.
+/// grouping allows, from the keyed blocks when grouped by agent, project or runtime
+/// with no other filter, else from the rollup. Parameters as in usage.sql.
 #[pg_extern(stable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
 fn _usage_query_sql(group_by: &str, exact_raw: bool, unfiltered: bool) -> String {
     // (the per-workspace path needs the SQL of 0.3.0: see recompute::coarse_widths)
     if !exact_raw && unfiltered && matches!(group_by, "day" | "hour" | "none") && catalog::sql_0_3_installed() {
         usage_ws_sql(group_by)
+    } else if !exact_raw && unfiltered && matches!(group_by, "agent" | "project" | "runtime") && catalog::sql_0_6_installed() {
+        usage_key_sql(group_by)
     } else {
         _usage_report_sql(group_by, exact_raw)
     }
@@ -206,7 +208,7 @@ fn _usage_query_sql(group_by: &str, exact_raw: bool, unfiltered: bool) -> String
 fn usage_ws_sql(group_by: &str) -> String {
     let binding = Binding::require("a usage report");
     let local_date = "(@x@ AT TIME ZONE $4)::date";
-    let cells_ws = format!("{}{}", TILING.replace("@blocks@", "_ws_blocks"), CELLS_WS);
+    let cells_ws = format!("{}{}", tiling("_ws_blocks"), CELLS_WS);
     let (group, local_group, cells, per_bucket) = match group_by {
         "day" => ("(bucket_start AT TIME ZONE $4)::date", "l.local_ts::date", expand_group_at(&cells_ws, local_date), PER_BUCKET_SUM),
         // one range scan of one width, already summed per local hour of day
@@ -230,6 +232,49 @@ fn usage_ws_sql(group_by: &str) -> String {
             .replace("@local_group@", local_group)
             .replace("@group@", group)
             .replace("@key@", "NULL::uuid"),
+    )
+}
+
+/// tiling.sql by a blocks function of blocks.rs that takes no sealed blocks.
+fn tiling(blocks: &str) -> String {
+    TILING.replace("@blocks@", blocks).replace("@sealed@", "")
+}
+
+/// The usage report query grouped by agent, project or runtime with no other filter,
+/// from the sealed keyed blocks (usage_rollup.key_rollup) and the rollup.
+fn usage_key_sql(group_by: &str) -> String {
+    let (dim, column) = match group_by {
+        "agent" => ("a", "agent_id"),
+        "project" => ("p", "project_id"),
+        "runtime" => ("r", "runtime_id"),
+        other => pgrx::error!("usage_rollup: no keyed usage report is grouped by \"{other}\""),
+    };
+    let key_columns = ["agent_id", "project_id", "runtime_id"]
+        .map(|c| if c == column { format!("r.key AS {c}") } else { format!("NULL::uuid AS {c}") })
+        .join(", ");
+    let cells = expand_group_at(
+        &format!(
+            "{}{}",
+            TILING.replace("@blocks@", "_key_blocks").replace("@sealed@", SEALED),
+            CELLS_KEY.replace("@key_columns@", &key_columns).replace("@dim@", dim).replace("@key_column@", column)
+        ),
+        IN_RANGE,
+    );
+    rollup_usage_sql(&cells, "bucket_start", column, column, "p.k")
+}
+
+/// usage.sql over rollup cells that carry every key column, grouped by `group`.
+fn rollup_usage_sql(cells: &str, bucket_key: &str, group: &str, key: &str, local_group: &str) -> String {
+    Binding::require("a usage report").render(
+        &usage_template()
+            .replace("@rollup_cells@", cells)
+            .replace("@per_bucket@", PER_BUCKET_SUM)
+            .replace("@bucket_key@", bucket_key)
+            .replace("@raw_key_columns@", "agent_id, project_id, runtime_id")
+            .replace("@raw_group_by@", "bucket_start, workspace_id, runtime_id, agent_id, project_id, provider, model")
+            .replace("@local_group@", local_group)
+            .replace("@group@", group)
+            .replace("@key@", key),
     )
 }
 
@@ -360,7 +405,7 @@ fn _task_query_sql(kind: &str, grouping: &str, from_rollup: bool) -> String {
     };
     let local_date = "(@x@ AT TIME ZONE $4)::date";
     let tiled = |blocks: &str, group_at: &str| {
-        expand_group_at(&format!("{}{}", TILING.replace("@blocks@", blocks), TASKS_TILED), group_at)
+        expand_group_at(&format!("{}{}", tiling(blocks), TASKS_TILED), group_at)
     };
     let (rolled, local_group, key, level) = match grouping {
         "day" => (tiled("_task_blocks", local_date), "l.local_ts::date", "NULL::uuid", "IS NULL"),

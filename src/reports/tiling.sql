@@ -1,7 +1,8 @@
 -- The tiling of a report's UTC range ($8, $9) by the blocks of a per-workspace
 -- rollup (usage_rollup.rollup_ws through _ws_blocks, usage_rollup.task_rollup
--- through _task_blocks): the largest blocks that lie inside one group and hold no
--- bucket of the CTE dirty, whose rows are read raw (reports/blocks.rs).
+-- through _task_blocks, usage_rollup.key_rollup through _key_blocks, which also
+-- takes the sealed blocks): the largest blocks that lie inside one group
+-- and hold no bucket of the CTE dirty, whose rows are read raw (reports/blocks.rs).
 -- @group_at(x)@ is the group of the instant x.
 ws_hour AS MATERIALIZED (
     SELECT h, @group_at(h - '00:15:00'::interval)@ AS before, @group_at(h)@ AS first_quarter,
@@ -24,7 +25,7 @@ ws_edge AS (
 ws_block AS MATERIALIZED (
     SELECT b.width, b.bucket_start, b.group_start
     FROM usage_rollup.@blocks@($8, $9, (SELECT pg_catalog.array_agg(e.e) FROM ws_edge e),
-                                 (SELECT pg_catalog.array_agg(d.bucket_start) FROM dirty d)) b
+                                 (SELECT pg_catalog.array_agg(d.bucket_start) FROM dirty d)@sealed@) b
 ),
 -- consecutive blocks of one width in one group, read by one index range scan (a
 -- Kolkata day is four runs of twelve blocks: measured, a third fewer lookups

@@ -151,6 +151,8 @@ fn _tick_locked(started_at: TimestampWithTimeZone) -> i64 {
     if catalog::sql_0_5_installed() {
         crate::runs::refresh(&binding);
     }
+    // one keyed block per tick, after this tick's own writes took theirs off the list
+    crate::keyed::seal_next(window.to);
     let appended_count = appended.len() as i64;
     dirty.extend(appended);
     // high_watermark and tick_run.appended come with the SQL (0.3.0) that installs
