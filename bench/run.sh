@@ -52,7 +52,7 @@ SQL
   # steady state: autovacuum would have marked the new rollup pages all-visible
   # (index-only reads of the per-workspace rows); not part of the rebuild's time
   psql -X -q -d "$DB" -c "VACUUM ANALYZE usage_rollup.rollup" -c "VACUUM ANALYZE usage_rollup.rollup_ws" \
-    -c "VACUUM ANALYZE usage_rollup.task_rollup" >/dev/null
+    -c "VACUUM ANALYZE usage_rollup.task_rollup" -c "VACUUM ANALYZE usage_rollup.key_rollup" >/dev/null
 
   # 2. reports over 90 local days of the largest workspace vs the same report from raw rows
   for spec in "daily_usage:day:Asia/Kolkata" "daily_usage:day:UTC" "usage_by_agent:agent:Asia/Kolkata" \
@@ -178,12 +178,14 @@ SQL
   row "$profile" "correct 2000 usage rows: ms attached (triggers off)" "$a" "$b" "$(awk "BEGIN{printf \"%+.0f%%\", ($a-$b)*100/($b>0?$b:1)}")"
 
   # EXPLAIN of the hot paths: the unfiltered daily (Kolkata) and hour-of-day
-  # (Chatham) reports, and the daily report with an agent filter (the full rollup),
+  # (Chatham) reports, the daily report with an agent filter (the full rollup) and
+  # the per-agent report (the keyed blocks),
   # after a tick (the overhead runs above queued buckets) and a VACUUM, each run twice
   # (the second is the one to read: the first pays for catalog and buffer warm-up)
   q "SELECT usage_rollup.tick()" >/dev/null
   psql -X -q -d "$DB" -c "VACUUM ANALYZE usage_rollup.rollup_ws" >/dev/null
-  for spec in "day:Asia/Kolkata:true:daily_usage" "hour:Pacific/Chatham:true:usage_by_hour" "day:Asia/Kolkata:false:daily_usage_agent"; do
+  for spec in "day:Asia/Kolkata:true:daily_usage" "hour:Pacific/Chatham:true:usage_by_hour" "day:Asia/Kolkata:false:daily_usage_agent" \
+              "agent:Asia/Kolkata:true:usage_by_agent"; do
     IFS=: read -r grouping zone unfiltered name <<<"$spec"
     agent=NULL
     [ "$unfiltered" = true ] || agent="'$(q "SELECT agent_id FROM usage_rollup.rollup WHERE workspace_id = '$ws' AND agent_id IS NOT NULL LIMIT 1")'"
