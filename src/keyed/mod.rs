@@ -5,10 +5,11 @@
 //!
 //! Invariant: a block listed in usage_rollup.key_rollup_block has rows equal to the
 //! rollup's sums over it. Every writer of the rollup (a tick's recompute and
-//! append, a backfill's range) calls `touched` in its own transaction, which takes
-//! the blocks it wrote into off the list and queues their days
-//! (usage_rollup.key_rollup_stale). Sealing rebuilds a day from the rollup (and a
-//! week or four weeks from the sealed blocks below) and lists it again. Reports read
+//! append, a backfill's range) calls `touched` with the buckets it changed, in its
+//! own transaction, which takes their day, week and four weeks off the list and
+//! queues them (usage_rollup.key_rollup_stale). Sealing rebuilds a day from the
+//! rollup (and a week or four weeks from the sealed blocks below) and lists it
+//! again. Only the holder of the rollup lock writes any of these tables. Reports read
 //! listed blocks and the rollup's 15-minute rows for the rest of the range, so a
 //! block that is not sealed yet costs speed, never exactness. The tick seals one
 //! block per run (the current day, which every tick appends to, is never sealed);
@@ -188,23 +189,25 @@ pub fn seal_all(cut: TimestampWithTimeZone) {
     }
 }
 
-/// The 0.6.0 update's entry (and attach's, for a rollup restored without its keyed
-/// blocks): queue every day the rollup holds and seal what is finished. Waits for a
-/// running tick.
+/// The 0.6.0 update's entry: queue every day the rollup holds and seal what is
+/// finished. Waits for a running tick.
 #[pg_extern(volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn _seal_keyed() {
     if crate::binding::Binding::load().is_none() {
         return;
     }
-    Spi::run_with_args("SELECT pg_catalog.pg_advisory_xact_lock(4246, $1)", &[crate::tick::LOCK_ROLLUP.into()])
+    Spi::run_with_args(
+        "SELECT pg_catalog.pg_advisory_xact_lock($1, $2)",
+        &[crate::attach::LOCK_CLASS.into(), crate::tick::LOCK_ROLLUP.into()],
+    )
         .or_raise("take the rollup lock");
     Spi::run(&unseal("SELECT DISTINCT w.bucket_start AS day FROM usage_rollup.rollup_ws w WHERE w.width = 1440"))
         .or_raise("queue the rollup's days");
     seal_all(crate::tick::safe_upper_bound(crate::settings::safety_lag_secs()));
 }
 
-/// Empty the keyed blocks (detach, and attach's fresh start).
+/// Empty the keyed blocks (detach).
 pub fn clear() {
     if installed() {
         Spi::run("TRUNCATE usage_rollup.key_rollup, usage_rollup.key_rollup_block, usage_rollup.key_rollup_stale")
