@@ -27,6 +27,11 @@ const SEAL_WIDER: &str = include_str!("seal_wider.sql");
 /// after their created_at, and each late row would take the day off the list again.
 const SEAL_MARGIN: &str = "01:00:00";
 
+/// Blocks are kept only before this instant: a block must end (plus SEAL_MARGIN)
+/// within PostgreSQL's timestamps. Rows of the last months before the end of time
+/// (a client clock gone wild) are read from the 15-minute rollup.
+const KEYED_LIMIT: &str = "294276-01-01 00:00:00+00";
+
 /// No limit (as LIMIT $n).
 const ALL: i64 = i64::MAX;
 
@@ -78,9 +83,10 @@ fn unseal(days: &str) -> String {
     format!(
         "WITH day AS ({days}),
          block AS (
-             SELECT 1440 AS width, day AS bucket_start FROM day
-             UNION SELECT 10080, {} FROM day
-             UNION SELECT 40320, {} FROM day
+             SELECT * FROM (SELECT 1440 AS width, day AS bucket_start FROM day
+                            UNION SELECT 10080, {} FROM day
+                            UNION SELECT 40320, {} FROM day) b
+             WHERE b.bucket_start < '{KEYED_LIMIT}'
          ), unsealed AS (
              DELETE FROM usage_rollup.key_rollup_block b USING block x
              WHERE b.width = x.width AND b.bucket_start = x.bucket_start

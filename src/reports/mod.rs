@@ -47,11 +47,12 @@ const TILING: &str = include_str!("tiling.sql");
 const CELLS_KEY: &str = include_str!("cells_key.sql");
 /// _key_blocks' sealed blocks near the range (tiling.sql's @sealed@), as two arrays
 /// in one order.
+/// (Arithmetic on the blocks, not on $8: a range may start at the first timestamp.)
 const SEALED: &str = ",
         (SELECT pg_catalog.array_agg(k.width ORDER BY k.width, k.bucket_start) FROM usage_rollup.key_rollup_block k
-         WHERE k.bucket_start >= $8 - '28 days'::interval AND k.bucket_start < $9),
+         WHERE k.bucket_start < $9 AND k.bucket_start + k.width * '00:01:00'::interval > $8),
         (SELECT pg_catalog.array_agg(k.bucket_start ORDER BY k.width, k.bucket_start) FROM usage_rollup.key_rollup_block k
-         WHERE k.bucket_start >= $8 - '28 days'::interval AND k.bucket_start < $9)";
+         WHERE k.bucket_start < $9 AND k.bucket_start + k.width * '00:01:00'::interval > $8)";
 const TASKS: &str = include_str!("tasks.sql");
 const DIRTY: &str = include_str!("dirty.sql");
 const DIRTY_TASKS: &str = include_str!("dirty_tasks.sql");

@@ -133,6 +133,19 @@ SELECT (SELECT count(*) FROM (TABLE usage_rollup.key_rollup EXCEPT ALL TABLE inc
        (SELECT count(*) FROM (SELECT width, bucket_start FROM usage_rollup.key_rollup_block
                               EXCEPT ALL TABLE incremental_blocks) c) AS blocks_differ;
 
+-- a usage row on the last day timestamps reach (a client clock gone wild): ticks go
+-- on, no block that would end past the end of time is queued, and reports at both
+-- ends of time work (from the 15-minute rollup)
+INSERT INTO app.task_usage (task_id, provider, model, input_tokens, created_at, updated_at)
+SELECT t.id, 'x', 'end_of_time', 1, '294276-12-31 10:00+00', now() FROM app.agent_task_queue t
+WHERE t.agent_id = md5('ag1/1')::uuid ORDER BY t.id LIMIT 1;
+SELECT usage_rollup.tick() >= 0 AS ticked;
+SELECT usage_rollup.tick() >= 0 AS ticked_again;
+SELECT count(*) AS queued_near_the_end FROM usage_rollup.key_rollup_stale WHERE bucket_start > '294000-01-01';
+SELECT count(*) AS rows_at_the_end FROM usage_rollup.usage_by_agent(md5('ws1')::uuid, '294276-12-20', '294276-12-28');
+SELECT count(*) AS rows_at_the_start FROM usage_rollup.usage_by_project(md5('ws1')::uuid, '4714-11-26 BC', '4714-12-31 BC');
+SELECT pg_temp.drift() AS drift;
+
 -- detach removes them
 SET client_min_messages = warning;
 SELECT usage_rollup.detach();
