@@ -84,5 +84,35 @@ STRICT VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path TO pg_catalog, 
 LANGUAGE c AS 'MODULE_PATHNAME', '_seal_keyed_wrapper';
 REVOKE ALL ON FUNCTION usage_rollup._seal_keyed() FROM PUBLIC;
 
+-- the keyed blocks waiting to be sealed, in the status view
+CREATE OR REPLACE VIEW usage_rollup.status AS
+SELECT s.watermark,
+       extract(epoch FROM now() - s.last_success_at)::float8            AS lag_seconds,
+       (SELECT count(*) FROM usage_rollup.dirty_bucket)                  AS queue_depth,
+       s.last_started_at,
+       s.last_finished_at,
+       s.last_rows,
+       s.last_duration_ms,
+       s.last_error,
+       s.last_error_at,
+       s.last_error_sqlstate,
+       s.last_success_at,
+       -- the most recent run failed (an older error stays visible in last_error)
+       (s.last_error_at IS NOT NULL
+        AND s.last_error_at >= coalesce(s.last_success_at, '-infinity'::timestamptz)) AS failing,
+       -- how far behind the rollup's own data is; reports add the raw tail after it
+       extract(epoch FROM now() - s.watermark)::float8                  AS watermark_age_seconds,
+       (SELECT min(d.enqueued_at) FROM usage_rollup.dirty_bucket d)      AS queue_oldest_at,
+       (SELECT count(*) FROM usage_rollup.binding) = 1                   AS attached,
+       -- buckets of task starts and completions changed since the last tick (the
+       -- run rollup's queue; reports read them from the tasks table until then)
+       (SELECT count(*) FROM usage_rollup.dirty_task_bucket)             AS task_queue_depth,
+       -- finished keyed blocks not sealed (again) yet: reports grouped by agent,
+       -- project or runtime read them from the 15-minute rollup until a tick does
+       (SELECT count(*) FROM usage_rollup.key_rollup_stale k
+        WHERE k.bucket_start + k.width * '00:01:00'::interval + '01:00:00'::interval <= now()) AS keyed_backlog
+FROM (VALUES (1)) one (id)
+LEFT JOIN usage_rollup.tick_state s ON s.id = one.id;
+
 -- the keyed blocks of the days the rollup holds
 SELECT usage_rollup._seal_keyed();

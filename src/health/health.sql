@@ -21,7 +21,11 @@ SELECT s.watermark,
        (SELECT count(*) FROM usage_rollup.binding) = 1                   AS attached,
        -- buckets of task starts and completions changed since the last tick (the
        -- run rollup's queue; reports read them from the tasks table until then)
-       (SELECT count(*) FROM usage_rollup.dirty_task_bucket)             AS task_queue_depth
+       (SELECT count(*) FROM usage_rollup.dirty_task_bucket)             AS task_queue_depth,
+       -- finished keyed blocks not sealed (again) yet: reports grouped by agent,
+       -- project or runtime read them from the 15-minute rollup until a tick does
+       (SELECT count(*) FROM usage_rollup.key_rollup_stale k
+        WHERE k.bucket_start + k.width * '00:01:00'::interval + '01:00:00'::interval <= now()) AS keyed_backlog
 FROM (VALUES (1)) one (id)
 LEFT JOIN usage_rollup.tick_state s ON s.id = one.id;
 COMMENT ON VIEW usage_rollup.status IS

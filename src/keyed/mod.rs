@@ -114,22 +114,32 @@ fn finished_days(cut: TimestampWithTimeZone, limit: i64) -> Vec<TimestampWithTim
     .unwrap_or_default()
 }
 
-/// Queued blocks of `width` whose blocks of `below` are all sealed, newest first.
-/// (A block with a day that never held a row is never complete: reports read its
-/// days.)
-fn complete_blocks(width: i64, below: i64, limit: i64) -> Vec<TimestampWithTimeZone> {
+/// Queued blocks of `width` that ended SEAL_MARGIN before `cut` and whose blocks of
+/// `below` are all done, newest first: each sealed, or never holding a rollup row
+/// and not queued (the days before the first usage row in a week, a week without
+/// usage; their sums are nothing, so the block's rows are those of its sealed parts).
+fn complete_blocks(width: i64, below: i64, cut: TimestampWithTimeZone, limit: i64) -> Vec<TimestampWithTimeZone> {
     Spi::get_one_with_args::<Vec<TimestampWithTimeZone>>(
         &format!(
             "SELECT pg_catalog.array_agg(bucket_start) FROM (
                  SELECT s.bucket_start FROM usage_rollup.key_rollup_stale s
                  WHERE s.width = {width}
-                   AND (SELECT count(*) FROM usage_rollup.key_rollup_block b
-                        WHERE b.width = {below} AND b.bucket_start >= s.bucket_start
-                          AND b.bucket_start < s.bucket_start + '{width} minutes'::interval) = {}
-                 ORDER BY s.bucket_start DESC LIMIT $1) x",
-            width / below
+                   AND s.bucket_start + '{width} minutes'::interval + '{SEAL_MARGIN}'::interval <= $2
+                   AND NOT EXISTS (
+                       SELECT 1 FROM pg_catalog.generate_series(s.bucket_start,
+                                                                s.bucket_start + '{last} minutes'::interval,
+                                                                '{below} minutes'::interval) p (part)
+                       WHERE NOT EXISTS (SELECT 1 FROM usage_rollup.key_rollup_block b
+                                         WHERE b.width = {below} AND b.bucket_start = p.part)
+                         AND (EXISTS (SELECT 1 FROM usage_rollup.key_rollup_stale x
+                                      WHERE x.width = {below} AND x.bucket_start = p.part)
+                              OR EXISTS (SELECT 1 FROM usage_rollup.rollup_ws w
+                                         WHERE w.width = 1440 AND w.bucket_start >= p.part
+                                           AND w.bucket_start < p.part + '{below} minutes'::interval)))
+                 ORDER BY 1 DESC LIMIT $1) x",
+            last = width - below
         ),
-        &[limit.into()],
+        &[limit.into(), cut.into()],
     )
     .or_raise("find the blocks to seal")
     .unwrap_or_default()
@@ -176,22 +186,23 @@ pub fn seal_next(cut: TimestampWithTimeZone) {
         return seal_days(&days);
     }
     for (width, below) in WIDER {
-        let blocks = complete_blocks(width, below, 1);
+        let blocks = complete_blocks(width, below, cut, 1);
         if !blocks.is_empty() {
             return seal_wider(width, below, &blocks);
         }
     }
 }
 
-/// A backfill's share (rollup lock held): seal every finished day, then every week
-/// and four weeks that can be.
-pub fn seal_all(cut: TimestampWithTimeZone) {
+/// A backfill's share (rollup lock held): seal every day, then every week and four
+/// weeks that can be, that ended by `upto` (a slice's end: the days after it are not
+/// rebuilt yet, and a block sealed now would be taken off the list by the next slice).
+pub fn seal_all(upto: TimestampWithTimeZone) {
     if !installed() {
         return;
     }
-    seal_days(&finished_days(cut, ALL));
+    seal_days(&finished_days(upto, ALL));
     for (width, below) in WIDER {
-        seal_wider(width, below, &complete_blocks(width, below, ALL));
+        seal_wider(width, below, &complete_blocks(width, below, upto, ALL));
     }
 }
 
