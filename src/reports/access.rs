@@ -7,8 +7,8 @@
 //! aggregate from the raw rows, and EXECUTE on the report is the whole grant a
 //! dashboard role needs. When a policy applies to the caller on a source table, the
 //! report is computed from the raw rows with the caller's rights (exact under any
-//! policy); when one applies on the rollup only, the rollup is read with the
-//! caller's rights.
+//! policy); when one applies on a rollup table only, the rollup tables are read
+//! with the caller's rights.
 
 use crate::errors::{Error, SpiExt};
 use crate::privileges::{require_execute, rls_applies, session_role};
@@ -17,7 +17,7 @@ use pgrx::prelude::*;
 
 /// How the current user reads reports: 'owner' (no policy applies: the rollup with
 /// the extension owner's rights), 'raw' (a policy applies on a source table),
-/// 'rollup' (a policy applies on the rollup or the per-workspace rollup only).
+/// 'rollup' (a policy applies on a rollup table only).
 #[pg_extern(stable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
 fn _read_mode() -> &'static str {
@@ -57,10 +57,14 @@ fn bound_relations() -> Vec<pg_sys::Oid> {
         .unwrap_or_default()
 }
 
-/// The rollup and the per-workspace rollup: the tables reports read besides the sources.
+/// The rollup tables reports read besides the sources: the rollup, the per-workspace
+/// rollup, the run rollup (0.5.0) and the keyed blocks (0.6.0), those installed.
 fn rollup_oids() -> Vec<pg_sys::Oid> {
     Spi::get_one::<Vec<pg_sys::Oid>>(
-        "SELECT ARRAY['usage_rollup.rollup'::pg_catalog.regclass, 'usage_rollup.rollup_ws'::pg_catalog.regclass]::pg_catalog.oid[]",
+        "SELECT pg_catalog.array_remove(ARRAY[pg_catalog.to_regclass('usage_rollup.rollup'),
+                                              pg_catalog.to_regclass('usage_rollup.rollup_ws'),
+                                              pg_catalog.to_regclass('usage_rollup.task_rollup'),
+                                              pg_catalog.to_regclass('usage_rollup.key_rollup')]::pg_catalog.oid[], NULL)",
     )
     .or_raise("find the rollup")
     .unwrap_or_default()
