@@ -18,6 +18,7 @@
 use crate::binding::{bin_of, BUCKET_LIMIT};
 use crate::catalog;
 use crate::errors::SpiExt;
+use crate::recompute::sum_measures;
 use pgrx::prelude::*;
 
 const SEAL_DAY: &str = include_str!("seal_day.sql");
@@ -166,11 +167,11 @@ fn seal(width: i64, starts: &[TimestampWithTimeZone], fill: &str) {
 }
 
 fn seal_days(days: &[TimestampWithTimeZone]) {
-    seal(1440, days, SEAL_DAY);
+    seal(1440, days, &sum_measures(SEAL_DAY, "r"));
 }
 
 fn seal_wider(width: i64, below: i64, blocks: &[TimestampWithTimeZone]) {
-    let fill = SEAL_WIDER.replace("@width@", &width.to_string()).replace("@below@", &below.to_string());
+    let fill = sum_measures(SEAL_WIDER, "k").replace("@width@", &width.to_string()).replace("@below@", &below.to_string());
     seal(width, blocks, &fill);
 }
 

@@ -16,13 +16,7 @@ FROM (
     SELECT d.day, r.workspace_id, r.agent_id, r.project_id, r.runtime_id, r.provider, r.model,
            -- 3 = (agent), 5 = (project), 6 = (runtime): the bits of the keys summed over
            GROUPING(r.agent_id, r.project_id, r.runtime_id) AS sets,
-           sum(r.input_tokens)::bigint AS input_tokens, sum(r.output_tokens)::bigint AS output_tokens,
-           sum(r.cache_read_tokens)::bigint AS cache_read_tokens, sum(r.cache_write_tokens)::bigint AS cache_write_tokens,
-           sum(r.cost_usd_ticks)::bigint AS cost_usd_ticks, sum(r.uncosted_input_tokens)::bigint AS uncosted_input_tokens,
-           sum(r.uncosted_output_tokens)::bigint AS uncosted_output_tokens,
-           sum(r.uncosted_cache_read_tokens)::bigint AS uncosted_cache_read_tokens,
-           sum(r.uncosted_cache_write_tokens)::bigint AS uncosted_cache_write_tokens,
-           sum(r.task_count)::bigint AS task_count, sum(r.event_count)::bigint AS event_count
+           @sum_measures(r)@
     FROM (SELECT DISTINCT x AS day FROM pg_catalog.unnest($1::timestamptz[]) x) d
     JOIN usage_rollup.rollup r ON r.bucket_start >= d.day AND r.bucket_start < d.day + '1 day'::interval
     GROUP BY d.day, r.workspace_id, r.provider, r.model,

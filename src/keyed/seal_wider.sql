@@ -7,10 +7,7 @@ INSERT INTO usage_rollup.key_rollup
      cache_read_tokens, cache_write_tokens, cost_usd_ticks, uncosted_input_tokens, uncosted_output_tokens,
      uncosted_cache_read_tokens, uncosted_cache_write_tokens, task_count, event_count)
 SELECT @width@, b.block, k.workspace_id, k.dim, k.key, k.provider, k.model,
-       sum(k.input_tokens)::bigint, sum(k.output_tokens)::bigint, sum(k.cache_read_tokens)::bigint,
-       sum(k.cache_write_tokens)::bigint, sum(k.cost_usd_ticks)::bigint, sum(k.uncosted_input_tokens)::bigint,
-       sum(k.uncosted_output_tokens)::bigint, sum(k.uncosted_cache_read_tokens)::bigint,
-       sum(k.uncosted_cache_write_tokens)::bigint, sum(k.task_count)::bigint, sum(k.event_count)::bigint
+       @sum_measures(k)@
 FROM (SELECT DISTINCT x AS block FROM pg_catalog.unnest($1::timestamptz[]) x) b
 JOIN usage_rollup.key_rollup k
   ON k.width = @below@ AND k.bucket_start >= b.block AND k.bucket_start < b.block + '@width@ minutes'::interval

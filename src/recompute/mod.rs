@@ -55,6 +55,14 @@ fn upsert_measures(sql: &str, alias: &str) -> String {
     sql.replace(&format!("@upsert_measures({alias})@"), &format!("{set}\n    WHERE ({old}) IS DISTINCT FROM ({new})"))
 }
 
+/// The measures of rollup rows aliased `alias` summed, each under its own name
+/// (@sum_measures(alias)@ in a template): the per-workspace widths and the keyed
+/// blocks are sums of rollup rows, or of their own narrower rows.
+pub(crate) fn sum_measures(sql: &str, alias: &str) -> String {
+    let sums = MEASURES.iter().map(|m| format!("sum({alias}.{m})::bigint AS {m}")).collect::<Vec<_>>().join(", ");
+    sql.replace(&format!("@sum_measures({alias})@"), &sums)
+}
+
 /// The ON CONFLICT tail that adds a delta's measures to a rollup table's row (NULL
 /// sums stay NULL only while both sides are NULL, as sum() over the union would).
 fn add_measures(sql: &str, alias: &str) -> String {

@@ -34,12 +34,13 @@ fn refresh(width: i16, source: &str, bucket: &str, source_scope: &str, scope: &s
     // the first backfill: nothing to compare or delete, append the fresh rows
     let template = if empty {
         format!(
-            "WITH written AS (INSERT INTO usage_rollup.rollup_ws AS w {FRESH} \
+            "WITH written AS (INSERT INTO usage_rollup.rollup_ws AS w {} \
              RETURNING w.bucket_start, w.workspace_id, w.provider, w.model), \
-             removed AS (SELECT * FROM written WHERE false) {result}"
+             removed AS (SELECT * FROM written WHERE false) {result}",
+            fresh()
         )
     } else {
-        writing(NARROW).replace("@fresh@", FRESH).replace("@result@", result)
+        writing(NARROW).replace("@fresh@", &fresh()).replace("@result@", result)
     };
     let sql = template
         .replace("@width@", &width.to_string())
@@ -52,6 +53,11 @@ fn refresh(width: i16, source: &str, bucket: &str, source_scope: &str, scope: &s
     (written.unwrap_or(0), keys.unwrap_or_default())
 }
 
+/// narrow_fresh.sql with its sums.
+fn fresh() -> String {
+    super::sum_measures(FRESH, "r")
+}
+
 /// A refresh template with its write (narrow_write.sql) filled in.
 fn writing(template: &str) -> String {
     super::upsert_measures(&template.replace("@write@", WRITE), "w")
@@ -62,7 +68,7 @@ fn writing(template: &str) -> String {
 fn refresh_keys(width: i64, below: i64, keys: &str) -> (i64, String) {
     // the fresh sums of each key's rows below, under its block
     let sql = writing(KEYED)
-        .replace("@fresh@", FRESH)
+        .replace("@fresh@", &fresh())
         .replace("@source@", "below")
         .replace("@bucket@", "r.block")
         .replace("@source_scope@", "true")
@@ -85,7 +91,7 @@ pub fn append_sql(source: &str) -> String {
             format!(
                 ",\nadded_{width} AS (\n    INSERT INTO usage_rollup.rollup_ws AS w\n{}\n    \
                  ON CONFLICT ON CONSTRAINT rollup_ws_key DO UPDATE SET @add_measures(w)@\n)",
-                FRESH
+                fresh()
                     .trim_end()
                     .replace("@width@", &width.to_string())
                     .replace("@source@", source)

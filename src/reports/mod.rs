@@ -209,7 +209,7 @@ fn _usage_query_sql(group_by: &str, exact_raw: bool, unfiltered: bool) -> String
 fn usage_ws_sql(group_by: &str) -> String {
     let binding = Binding::require("a usage report");
     let local_date = "(@x@ AT TIME ZONE $4)::date";
-    let cells_ws = format!("{}{}", tiling("_ws_blocks"), CELLS_WS);
+    let cells_ws = format!("{}{}", tiling("_ws_blocks", ""), CELLS_WS);
     let (group, local_group, cells, per_bucket) = match group_by {
         "day" => ("(bucket_start AT TIME ZONE $4)::date", "l.local_ts::date", expand_group_at(&cells_ws, local_date), PER_BUCKET_SUM),
         // one range scan of one width, already summed per local hour of day
@@ -236,9 +236,10 @@ fn usage_ws_sql(group_by: &str) -> String {
     )
 }
 
-/// tiling.sql by a blocks function of blocks.rs that takes no sealed blocks.
-fn tiling(blocks: &str) -> String {
-    TILING.replace("@blocks@", blocks).replace("@sealed@", "")
+/// tiling.sql by a blocks function of blocks.rs, with its further arguments
+/// (`sealed`: SEALED for _key_blocks, none for the others).
+fn tiling(blocks: &str, sealed: &str) -> String {
+    TILING.replace("@blocks@", blocks).replace("@sealed@", sealed)
 }
 
 /// The usage report query grouped by agent, project or runtime with no other filter,
@@ -256,7 +257,7 @@ fn usage_key_sql(group_by: &str) -> String {
     let cells = expand_group_at(
         &format!(
             "{}{}",
-            TILING.replace("@blocks@", "_key_blocks").replace("@sealed@", SEALED),
+            tiling("_key_blocks", SEALED),
             CELLS_KEY.replace("@key_columns@", &key_columns).replace("@dim@", dim).replace("@key_column@", column)
         ),
         IN_RANGE,
@@ -406,7 +407,7 @@ fn _task_query_sql(kind: &str, grouping: &str, from_rollup: bool) -> String {
     };
     let local_date = "(@x@ AT TIME ZONE $4)::date";
     let tiled = |blocks: &str, group_at: &str| {
-        expand_group_at(&format!("{}{}", tiling(blocks), TASKS_TILED), group_at)
+        expand_group_at(&format!("{}{}", tiling(blocks, ""), TASKS_TILED), group_at)
     };
     let (rolled, local_group, key, level) = match grouping {
         "day" => (tiled("_task_blocks", local_date), "l.local_ts::date", "NULL::uuid", "IS NULL"),
