@@ -8,6 +8,7 @@ REVOKE ALL ON FUNCTION usage_rollup.unschedule() FROM PUBLIC;
 REVOKE ALL ON FUNCTION usage_rollup._tick_locked(timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION usage_rollup._attach_task_runs() FROM PUBLIC;
 REVOKE ALL ON FUNCTION usage_rollup._seal_keyed() FROM PUBLIC;
+REVOKE ALL ON FUNCTION usage_rollup._seal_key_tasks() FROM PUBLIC;
 REVOKE ALL ON FUNCTION usage_rollup._verify_sql(timestamptz, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION usage_rollup.tick() FROM PUBLIC;
 REVOKE ALL ON PROCEDURE usage_rollup.backfill(timestamptz, timestamptz, interval) FROM PUBLIC;

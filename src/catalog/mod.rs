@@ -40,3 +40,12 @@ pub fn sql_0_6_installed() -> bool {
     .or_raise("look up the installed SQL version")
     .unwrap_or(false)
 }
+
+/// Whether the SQL objects of 0.7.0 are installed: the keyed task days
+/// (usage_rollup.key_task, key_task_day, key_task_block, key_task_stale), for which
+/// usage_rollup._seal_key_tasks stands here.
+pub fn sql_0_7_installed() -> bool {
+    Spi::get_one::<bool>("SELECT pg_catalog.to_regprocedure('usage_rollup._seal_key_tasks()') IS NOT NULL")
+        .or_raise("look up the installed SQL version")
+        .unwrap_or(false)
+}

@@ -279,6 +279,55 @@ CREATE TABLE usage_rollup.key_rollup_stale (
 COMMENT ON TABLE usage_rollup.key_rollup_stale IS
     'Keyed blocks to seal (again): tick() seals one each run, backfill all it can.';
 
+-- The keyed task days (SPEC §6, kpis' distinct task count over a period): per
+-- sealed UTC day, the tasks with a usage row in it, per workspace. A task whose
+-- rows all lay in that day when it was sealed is "single": single tasks are
+-- counted per day (key_task_day) and summed over the sealed days of a range, the
+-- others (and the raw rows of the rest of the range) are counted distinct, less
+-- those single in one of the summed days. Sealed from the raw rows, listed in
+-- key_task_block; any recompute of a bucket inside a day (changed or not: moving a
+-- row between two tasks can leave the rollup as it was) takes it off the list in
+-- the same transaction. Only the holder of the rollup lock writes these tables.
+CREATE TABLE usage_rollup.key_task (
+    task_id      uuid        NOT NULL,
+    bucket_start timestamptz NOT NULL,   -- the UTC day
+    workspace_id uuid        NOT NULL,
+    single       boolean     NOT NULL,   -- all of the task's rows were in this day
+    -- (a report looks up tasks by id: covering, an index-only scan)
+    PRIMARY KEY (task_id, bucket_start) INCLUDE (workspace_id, single)
+);
+-- (a day is rebuilt for every workspace at once)
+CREATE INDEX key_task_rows ON usage_rollup.key_task (bucket_start);
+-- (a report reads a workspace's tasks of several days; single ones only by task)
+CREATE INDEX key_task_spanning ON usage_rollup.key_task (workspace_id, bucket_start) WHERE NOT single;
+COMMENT ON TABLE usage_rollup.key_task IS
+    'Tasks with usage per sealed UTC day and workspace (single: all their rows in that day): kpis'' task count.';
+
+-- The number of single tasks per sealed day and workspace.
+CREATE TABLE usage_rollup.key_task_day (
+    workspace_id uuid        NOT NULL,
+    bucket_start timestamptz NOT NULL,
+    single_tasks bigint      NOT NULL,
+    PRIMARY KEY (workspace_id, bucket_start)
+);
+COMMENT ON TABLE usage_rollup.key_task_day IS
+    'Single tasks (all rows in the day) per sealed UTC day and workspace.';
+
+-- The days whose key_task rows are the raw rows' tasks (sealed).
+CREATE TABLE usage_rollup.key_task_block (
+    bucket_start timestamptz PRIMARY KEY,
+    sealed_at    timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+COMMENT ON TABLE usage_rollup.key_task_block IS
+    'Sealed days of key_task: kpis reads these and the raw rows for the rest of its range.';
+
+-- Days whose buckets were recomputed since they were sealed (or never were).
+CREATE TABLE usage_rollup.key_task_stale (
+    bucket_start timestamptz PRIMARY KEY
+);
+COMMENT ON TABLE usage_rollup.key_task_stale IS
+    'Keyed task days to seal (again): tick() seals one each run, backfill all it can.';
+
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.binding', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.rollup', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.rollup_ws', '');
@@ -291,6 +340,10 @@ SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_task_bucket', '')
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_rollup', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_rollup_block', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_rollup_stale', '');
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_task', '');
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_task_day', '');
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_task_block', '');
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_task_stale', '');
 -- identity sequences too, or restored ids collide with new ones
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_bucket_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.tick_run_id_seq', '');

@@ -15,6 +15,8 @@
 //! block per run (the current day, which every tick appends to, is never sealed);
 //! a backfill seals all it can.
 
+pub mod tasks;
+
 use crate::binding::{bin_of, BUCKET_LIMIT};
 use crate::catalog;
 use crate::errors::SpiExt;
@@ -26,12 +28,12 @@ const SEAL_WIDER: &str = include_str!("seal_wider.sql");
 
 /// A day is sealed this long after it ends: usage rows are often written a little
 /// after their created_at, and each late row would take the day off the list again.
-const SEAL_MARGIN: &str = "01:00:00";
+pub(crate) const SEAL_MARGIN: &str = "01:00:00";
 
 /// Blocks are kept only before this instant: a block must end (plus SEAL_MARGIN)
 /// within PostgreSQL's timestamps. Rows of the last months before the end of time
 /// (a client clock gone wild) are read from the 15-minute rollup.
-const KEYED_LIMIT: &str = "294276-01-01 00:00:00+00";
+pub(crate) const KEYED_LIMIT: &str = "294276-01-01 00:00:00+00";
 
 /// No limit (as LIMIT $n).
 const ALL: i64 = i64::MAX;
@@ -215,18 +217,25 @@ fn _seal_keyed() {
     if crate::binding::Binding::load().is_none() {
         return;
     }
-    Spi::run_with_args(
-        "SELECT pg_catalog.pg_advisory_xact_lock($1, $2)",
-        &[crate::attach::LOCK_CLASS.into(), crate::tick::LOCK_ROLLUP.into()],
-    )
-        .or_raise("take the rollup lock");
+    lock_rollup();
     Spi::run(&unseal("SELECT DISTINCT w.bucket_start AS day FROM usage_rollup.rollup_ws w WHERE w.width = 1440"))
         .or_raise("queue the rollup's days");
     seal_all(crate::tick::safe_upper_bound(crate::settings::safety_lag_secs()));
 }
 
-/// Empty the keyed blocks (detach).
+/// Take the rollup lock for this transaction (the update's sealing entries; waits
+/// for a running tick or backfill slice).
+fn lock_rollup() {
+    Spi::run_with_args(
+        "SELECT pg_catalog.pg_advisory_xact_lock($1, $2)",
+        &[crate::attach::LOCK_CLASS.into(), crate::tick::LOCK_ROLLUP.into()],
+    )
+    .or_raise("take the rollup lock");
+}
+
+/// Empty the keyed blocks and task days (detach).
 pub fn clear() {
+    tasks::clear();
     if installed() {
         Spi::run("TRUNCATE usage_rollup.key_rollup, usage_rollup.key_rollup_block, usage_rollup.key_rollup_stale")
             .or_raise("remove the keyed blocks");

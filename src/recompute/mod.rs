@@ -122,6 +122,7 @@ pub fn buckets(binding: &Binding, starts: &[TimestampWithTimeZone], cut: Timesta
         replace(binding, &rows, "r.bucket_start = ANY ($1::timestamptz[])", &[starts.to_vec().into(), cut.into()]);
     // its rows are not counted: tick() returns the rollup rows it wrote (SPEC §8)
     narrow::buckets(starts);
+    crate::keyed::tasks::recomputed(starts);
     outcome
 }
 
@@ -190,6 +191,7 @@ pub fn append(binding: &Binding, starts: &[TimestampWithTimeZone], from: Timesta
     let (written, raw): (Option<i64>, Option<i64>) =
         Spi::get_two_with_args(&sql, &[starts.to_vec().into(), from.into(), to.into()]).or_raise("append new rows to the rollup");
     crate::keyed::touched(starts);
+    crate::keyed::tasks::recomputed(starts);
     Outcome { rows_written: written.unwrap_or(0), raw_rows: raw.unwrap_or(0) }
 }
 
@@ -257,6 +259,7 @@ pub fn range(binding: &Binding, from: TimestampWithTimeZone, to: TimestampWithTi
     if empty {
         crate::keyed::touched_range(from, to);
     }
+    crate::keyed::tasks::recomputed_range(from, to);
     outcome
 }
 

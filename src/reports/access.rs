@@ -58,13 +58,15 @@ fn bound_relations() -> Vec<pg_sys::Oid> {
 }
 
 /// The rollup tables reports read besides the sources: the rollup, the per-workspace
-/// rollup, the run rollup (0.5.0) and the keyed blocks (0.6.0), those installed.
+/// rollup, the run rollup (0.5.0), the keyed blocks (0.6.0) and task days (0.7.0),
+/// those installed.
 fn rollup_oids() -> Vec<pg_sys::Oid> {
     Spi::get_one::<Vec<pg_sys::Oid>>(
         "SELECT pg_catalog.array_remove(ARRAY[pg_catalog.to_regclass('usage_rollup.rollup'),
                                               pg_catalog.to_regclass('usage_rollup.rollup_ws'),
                                               pg_catalog.to_regclass('usage_rollup.task_rollup'),
-                                              pg_catalog.to_regclass('usage_rollup.key_rollup')]::pg_catalog.oid[], NULL)",
+                                              pg_catalog.to_regclass('usage_rollup.key_rollup'),
+                                              pg_catalog.to_regclass('usage_rollup.key_task')]::pg_catalog.oid[], NULL)",
     )
     .or_raise("find the rollup")
     .unwrap_or_default()

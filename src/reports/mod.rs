@@ -53,6 +53,13 @@ const SEALED: &str = ",
          WHERE k.bucket_start < $9 AND k.bucket_start + k.width * '00:01:00'::interval > $8),
         (SELECT pg_catalog.array_agg(k.bucket_start ORDER BY k.width, k.bucket_start) FROM usage_rollup.key_rollup_block k
          WHERE k.bucket_start < $9 AND k.bucket_start + k.width * '00:01:00'::interval > $8)";
+/// The same for the sealed task days (usage_rollup.key_task_block: days only).
+const SEALED_TASK_DAYS: &str = ",
+        (SELECT pg_catalog.array_agg(1440 ORDER BY k.bucket_start) FROM usage_rollup.key_task_block k
+         WHERE k.bucket_start < $9 AND k.bucket_start + '1 day'::interval > $8),
+        (SELECT pg_catalog.array_agg(k.bucket_start ORDER BY k.bucket_start) FROM usage_rollup.key_task_block k
+         WHERE k.bucket_start < $9 AND k.bucket_start + '1 day'::interval > $8)";
+const KPI_TASKS_KEYED: &str = include_str!("kpi_tasks_keyed.sql");
 const TASKS: &str = include_str!("tasks.sql");
 const DIRTY: &str = include_str!("dirty.sql");
 const DIRTY_TASKS: &str = include_str!("dirty_tasks.sql");
@@ -368,6 +375,13 @@ fn _task_report_sql(kind: &str, grouping: &str) -> String {
     binding.render(&template.replace("@report_usage_rows@", REPORT_USAGE_ROWS).replace("@rowgroup@", rowgroup))
 }
 
+/// kpis' task count from the sealed task days (usage_rollup.key_task) and the raw
+/// rows of the rest of the range (kpi_tasks_keyed.sql).
+fn kpi_tasks_keyed_sql() -> String {
+    let sql = format!("WITH\n{}{}{}", DIRTY, tiling("_key_blocks", SEALED_TASK_DAYS), KPI_TASKS_KEYED);
+    Binding::require("a report").render(&expand_group_at(&sql, IN_RANGE).replace("@watermark@", &watermark_literal()))
+}
+
 /// For reports over the range as a whole: the group of an instant is before (-1),
 /// inside (0) or after (1) the local days of the range.
 const IN_RANGE: &str =
@@ -380,6 +394,9 @@ const IN_RANGE: &str =
 #[pg_extern(stable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
 fn _task_query_sql(kind: &str, grouping: &str, from_rollup: bool) -> String {
+    if from_rollup && kind == "kpi_tasks" && crate::keyed::tasks::installed() {
+        return kpi_tasks_keyed_sql();
+    }
     if !from_rollup || !matches!(kind, "runs" | "outcomes" | "starts") {
         return _task_report_sql(kind, grouping);
     }

@@ -267,7 +267,9 @@ BEGIN
              FROM (' || usage_rollup._usage_query_sql('none', NOT w.aligned OR mode = 'raw',
                                                       project_id IS NULL AND runtime_id IS NULL AND agent_id IS NULL) || ') q'
         INTO s USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, agent_id, w.range_start, w.range_end;
-    EXECUTE usage_rollup._task_report_sql('kpi_tasks', 'none')
+    -- (from the keyed task days where the run columns use the run rollup)
+    EXECUTE usage_rollup._task_query_sql('kpi_tasks', 'none', w.aligned AND mode <> 'raw'
+                                         AND project_id IS NULL AND runtime_id IS NULL AND agent_id IS NULL)
         INTO n USING workspace_id, from_date, to_date, w.zone, project_id, runtime_id, agent_id, w.range_start, w.range_end;
     EXECUTE 'SELECT coalesce(sum(q.run_seconds), 0)::numeric AS run_seconds, coalesce(sum(q.runs), 0)::bigint AS runs,
                     coalesce(sum(q.completed), 0)::bigint AS completed, coalesce(sum(q.failed), 0)::bigint AS failed,

@@ -153,6 +153,7 @@ fn _tick_locked(started_at: TimestampWithTimeZone) -> i64 {
     }
     // one keyed block per tick, after this tick's own writes took theirs off the list
     crate::keyed::seal_next(window.to);
+    crate::keyed::tasks::seal_next(&binding, window.to);
     let appended_count = appended.len() as i64;
     dirty.extend(appended);
     // high_watermark and tick_run.appended come with the SQL (0.3.0) that installs

@@ -1,0 +1,163 @@
+//! The keyed task days (usage_rollup.key_task; SPEC §6: kpis over 90 days at least
+//! 20x faster than raw): per sealed UTC day and workspace, the tasks with a usage
+//! row in it, so that kpis' distinct task count over a period reads a count per day
+//! and the few tasks that span days instead of every raw row.
+//!
+//! Invariant: the entries of a day listed in usage_rollup.key_task_block are the
+//! tasks of the raw rows in that day, as long as no bucket of the day is dirty
+//! (queued, or holding a row stamped since the watermark), which reports check.
+//! A raw change inside a day leaves its bucket dirty until a recompute of that
+//! bucket, and every recompute (a tick's queued buckets or appended rows, a
+//! backfill's range) calls `recomputed` in its transaction, which takes the day off
+//! the list, *whether or not the rollup changed*: a usage row moved from one task to
+//! another can leave every rollup row as it was (unlike the keyed blocks, which
+//! only follow the rollup).
+//!
+//! "single" (every row of the task lay in that day at sealing) splits the count: a
+//! range's count is the sum of the single tasks of its sealed days, plus the other
+//! tasks of those days and the tasks of the raw rows elsewhere in the range, counted
+//! distinct, less the tasks single in one of the summed days. A task is single in at
+//! most one sealed, clean day: were it single in two, the one sealed first held a
+//! row of it that the later sealing did not see, a change the first day would have
+//! been taken off the list for.
+
+use super::{KEYED_LIMIT, SEAL_MARGIN};
+use crate::binding::{bin_of, Binding, BUCKET_LIMIT};
+use crate::catalog;
+use crate::errors::SpiExt;
+use pgrx::prelude::*;
+
+const SEAL_TASKS: &str = include_str!("seal_tasks.sql");
+
+/// Whether the tables exist (the SQL of 0.7.0).
+pub fn installed() -> bool {
+    catalog::sql_0_7_installed()
+}
+
+/// After the rollup buckets `starts` were recomputed or appended to: their days'
+/// task entries are no longer sealed, and are queued.
+pub fn recomputed(starts: &[TimestampWithTimeZone]) {
+    if starts.is_empty() || !installed() {
+        return;
+    }
+    let days = format!(
+        "SELECT DISTINCT {} AS day FROM pg_catalog.unnest($1::timestamptz[]) s
+         WHERE s > '-infinity' AND s < '{BUCKET_LIMIT}'",
+        bin_of("s", 1440)
+    );
+    Spi::run_with_args(&unseal(&days), &[starts.to_vec().into()]).or_raise("queue the task days of the recomputed buckets");
+}
+
+/// After the rollup's buckets in [from, to) were rebuilt (a backfill's range, after
+/// its per-workspace rows): the days it touches that hold rollup rows now, or were
+/// sealed before, are no longer sealed, and are queued.
+pub fn recomputed_range(from: TimestampWithTimeZone, to: TimestampWithTimeZone) {
+    if !installed() {
+        return;
+    }
+    let days = format!(
+        "SELECT w.bucket_start AS day FROM usage_rollup.rollup_ws w
+         WHERE w.width = 1440 AND w.bucket_start >= {from} AND w.bucket_start < $2
+         UNION
+         SELECT b.bucket_start FROM usage_rollup.key_task_block b
+         WHERE b.bucket_start >= {from} AND b.bucket_start < $2",
+        from = bin_of("$1", 1440)
+    );
+    Spi::run_with_args(&unseal(&days), &[from.into(), to.into()]).or_raise("queue the task days of the rebuilt range");
+}
+
+/// The statement that takes the days `days` (a query of column day) off the sealed
+/// list and queues them.
+fn unseal(days: &str) -> String {
+    format!(
+        "WITH day AS MATERIALIZED ({days}),
+         unsealed AS (
+             DELETE FROM usage_rollup.key_task_block b USING day x WHERE b.bucket_start = x.day
+         )
+         INSERT INTO usage_rollup.key_task_stale (bucket_start)
+         SELECT day FROM day WHERE day < '{KEYED_LIMIT}'
+         ON CONFLICT (bucket_start) DO NOTHING"
+    )
+}
+
+/// Queued days that ended at least SEAL_MARGIN before `cut`, newest first (at most
+/// `limit`).
+fn finished_days(cut: TimestampWithTimeZone, limit: i64) -> Vec<TimestampWithTimeZone> {
+    Spi::get_one_with_args::<Vec<TimestampWithTimeZone>>(
+        &format!(
+            "SELECT pg_catalog.array_agg(bucket_start) FROM (
+                 SELECT s.bucket_start FROM usage_rollup.key_task_stale s
+                 WHERE s.bucket_start + '1 day'::interval + '{SEAL_MARGIN}'::interval <= $1
+                 ORDER BY s.bucket_start DESC LIMIT $2) x"
+        ),
+        &[cut.into(), limit.into()],
+    )
+    .or_raise("find the task days to seal")
+    .unwrap_or_default()
+}
+
+/// Rebuild the entries of these days from the raw rows and list them.
+fn seal(binding: &Binding, days: &[TimestampWithTimeZone]) {
+    if days.is_empty() {
+        return;
+    }
+    let args = [days.to_vec().into()];
+    for sql in [
+        "DELETE FROM usage_rollup.key_task k WHERE k.bucket_start = ANY ($1::timestamptz[])".to_string(),
+        "DELETE FROM usage_rollup.key_task_day k WHERE k.bucket_start = ANY ($1::timestamptz[])".to_string(),
+        binding.render(SEAL_TASKS),
+        "INSERT INTO usage_rollup.key_task_block (bucket_start)
+         SELECT DISTINCT x FROM pg_catalog.unnest($1::timestamptz[]) x
+         ON CONFLICT (bucket_start) DO UPDATE SET sealed_at = excluded.sealed_at"
+            .to_string(),
+        "DELETE FROM usage_rollup.key_task_stale s WHERE s.bucket_start = ANY ($1::timestamptz[])".to_string(),
+    ] {
+        Spi::run_with_args(&sql, &args).or_raise("seal task days");
+    }
+}
+
+/// The tick's share (rollup lock held): seal the newest finished day, if any.
+pub fn seal_next(binding: &Binding, cut: TimestampWithTimeZone) {
+    if installed() {
+        seal(binding, &finished_days(cut, 1));
+    }
+}
+
+/// A backfill's share (rollup lock held): seal every day that ended by `upto`.
+pub fn seal_all(binding: &Binding, upto: TimestampWithTimeZone) {
+    if installed() {
+        seal(binding, &finished_days(upto, i64::MAX));
+    }
+}
+
+/// The 0.7.0 update's entry: queue every day the rollup holds and seal what is
+/// finished. Waits for a running tick.
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn _seal_key_tasks() {
+    let Some(binding) = Binding::load() else { return };
+    super::lock_rollup();
+    Spi::run(&unseal("SELECT DISTINCT w.bucket_start AS day FROM usage_rollup.rollup_ws w WHERE w.width = 1440"))
+        .or_raise("queue the rollup's days");
+    seal_all(&binding, crate::tick::safe_upper_bound(crate::settings::safety_lag_secs()));
+    analyze();
+}
+
+/// Fresh statistics after sealing many days (a backfill, the update): the report's
+/// plan over key_task depends on them.
+pub fn analyze() {
+    if installed() {
+        Spi::run("ANALYZE usage_rollup.key_task, usage_rollup.key_task_day").or_raise("analyze the task days");
+    }
+}
+
+/// Empty the task days (detach).
+pub fn clear() {
+    if installed() {
+        Spi::run(
+            "TRUNCATE usage_rollup.key_task, usage_rollup.key_task_day, usage_rollup.key_task_block, \
+             usage_rollup.key_task_stale",
+        )
+        .or_raise("remove the keyed task days");
+    }
+}
