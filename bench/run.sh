@@ -52,7 +52,8 @@ SQL
   # steady state: autovacuum would have marked the new rollup pages all-visible
   # (index-only reads of the per-workspace rows); not part of the rebuild's time
   psql -X -q -d "$DB" -c "VACUUM ANALYZE usage_rollup.rollup" -c "VACUUM ANALYZE usage_rollup.rollup_ws" \
-    -c "VACUUM ANALYZE usage_rollup.task_rollup" -c "VACUUM ANALYZE usage_rollup.key_rollup" >/dev/null
+    -c "VACUUM ANALYZE usage_rollup.task_rollup" -c "VACUUM ANALYZE usage_rollup.key_rollup" \
+    -c "VACUUM ANALYZE usage_rollup.key_task" >/dev/null
 
   # 2. reports over 90 local days of the largest workspace vs the same report from raw rows
   for spec in "daily_usage:day:Asia/Kolkata" "daily_usage:day:UTC" "usage_by_agent:agent:Asia/Kolkata" \
@@ -133,21 +134,29 @@ SQL
   row "$profile" "daily_usage after 300 new + 100 corrected, no tick vs tick: ms" "$fresh" "$ticked" "$(awk "BEGIN{printf \"%.2fx\", $fresh/($ticked>0?$ticked:0.01)}")"
   rm -f "$OUT/tick_ms.$profile" "$OUT/fresh_ms.$profile"
 
-  # the keyed blocks' share: the corrections above took their days (and weeks) off
-  # the list; each tick seals one block again (a day, else a week, else four weeks).
-  # Tick until none is left, recording what each sealed and its in-db duration.
+  # the keyed blocks' and task days' share: the corrections above took their days
+  # (and weeks) off the lists; each tick seals one keyed block again (a day, else a
+  # week, else four weeks) and one task day. Tick until none is left, recording
+  # what each sealed and its in-db duration.
   : > "$OUT/seal_ms.$profile"
   for i in $(seq 1 300); do
-    before=$(q "SELECT count(*) FROM usage_rollup.key_rollup_block")
+    read -r kb tb <<<"$(q "SELECT (SELECT count(*) FROM usage_rollup.key_rollup_block), (SELECT count(*) FROM usage_rollup.key_task_block)" | tr '|' ' ')"
     q "SELECT usage_rollup.tick()" >/dev/null
-    after=$(q "SELECT count(*) FROM usage_rollup.key_rollup_block")
-    [ "$after" -gt "$before" ] || break
-    q "SELECT (SELECT width FROM usage_rollup.key_rollup_block ORDER BY sealed_at DESC LIMIT 1) || ' ' || round(last_duration_ms::numeric, 1) FROM usage_rollup.status" >> "$OUT/seal_ms.$profile"
+    read -r kb2 tb2 <<<"$(q "SELECT (SELECT count(*) FROM usage_rollup.key_rollup_block), (SELECT count(*) FROM usage_rollup.key_task_block)" | tr '|' ' ')"
+    [ "$kb2" -gt "$kb" ] || [ "$tb2" -gt "$tb" ] || break
+    width=0; [ "$kb2" -gt "$kb" ] && width=$(q "SELECT width FROM usage_rollup.key_rollup_block ORDER BY sealed_at DESC LIMIT 1")
+    tasks=0; [ "$tb2" -gt "$tb" ] && tasks=1
+    echo "$width $tasks $(q "SELECT round(last_duration_ms::numeric, 1) FROM usage_rollup.status")" >> "$OUT/seal_ms.$profile"
   done
-  for width in 1440 10080 40320; do
-    read -r n median max <<<"$(awk -v w=$width '$1 == w {print $2}' "$OUT/seal_ms.$profile" | sort -n | awk '{a[NR]=$1} END{if (NR) print NR, a[int((NR+1)/2)], a[NR]; else print 0, "-", "-"}')"
-    case $width in 1440) what="a day";; 10080) what="a week";; *) what="four weeks";; esac
-    row "$profile" "tick that seals $what of keyed blocks: ms median (max), n" "$median ($max)" "$n" "-"
+  for kind in "1440 1" "1440 0" "0 1" "10080 0" "40320 0"; do
+    read -r width tasks <<<"$kind"
+    read -r n median max <<<"$(awk -v w=$width -v t=$tasks '$1 == w && $2 == t {print $3}' "$OUT/seal_ms.$profile" | sort -n | awk '{a[NR]=$1} END{if (NR) print NR, a[int((NR+1)/2)], a[NR]; else print 0, "-", "-"}')"
+    [ "$n" -gt 0 ] || continue
+    case "$width $tasks" in
+      "1440 1") what="a day of keyed blocks and a task day";; "1440 0") what="a day of keyed blocks";;
+      "0 1") what="a task day";; "10080 0") what="a week of keyed blocks";; *) what="four weeks of keyed blocks";;
+    esac
+    row "$profile" "tick that seals $what: ms median (max), n" "$median ($max)" "$n" "-"
   done
   rm -f "$OUT/seal_ms.$profile"
 

@@ -54,12 +54,8 @@ pub fn touched(starts: &[TimestampWithTimeZone]) {
     if starts.is_empty() || !installed() {
         return;
     }
-    let days = format!(
-        "SELECT DISTINCT {} AS day FROM pg_catalog.unnest($1::timestamptz[]) s
-         WHERE s > '-infinity' AND s < '{BUCKET_LIMIT}'",
-        bin_of("s", 1440)
-    );
-    Spi::run_with_args(&unseal(&days), &[starts.to_vec().into()]).or_raise("queue the keyed blocks of the written buckets");
+    Spi::run_with_args(&unseal(&days_of_buckets()), &[starts.to_vec().into()])
+        .or_raise("queue the keyed blocks of the written buckets");
 }
 
 /// After the rollup's buckets in [from, to) were filled (a backfill into an empty
@@ -69,15 +65,29 @@ pub fn touched_range(from: TimestampWithTimeZone, to: TimestampWithTimeZone) {
     if !installed() {
         return;
     }
-    let days = format!(
+    let days = days_of_range("SELECT b.bucket_start FROM usage_rollup.key_rollup_block b WHERE b.width = 1440");
+    Spi::run_with_args(&unseal(&days), &[from.into(), to.into()]).or_raise("queue the keyed blocks of the filled range");
+}
+
+/// The UTC days of the bucket starts $1 (a query of column day).
+pub(crate) fn days_of_buckets() -> String {
+    format!(
+        "SELECT DISTINCT {} AS day FROM pg_catalog.unnest($1::timestamptz[]) s
+         WHERE s > '-infinity' AND s < '{BUCKET_LIMIT}'",
+        bin_of("s", 1440)
+    )
+}
+
+/// The UTC days touching [$1, $2) that hold rollup rows, or that `listed` (a query
+/// of day starts, as bucket_start) lists (a query of column day).
+pub(crate) fn days_of_range(listed: &str) -> String {
+    format!(
         "SELECT w.bucket_start AS day FROM usage_rollup.rollup_ws w
          WHERE w.width = 1440 AND w.bucket_start >= {from} AND w.bucket_start < $2
          UNION
-         SELECT b.bucket_start FROM usage_rollup.key_rollup_block b
-         WHERE b.width = 1440 AND b.bucket_start >= {from} AND b.bucket_start < $2",
+         SELECT x.bucket_start FROM ({listed}) x WHERE x.bucket_start >= {from} AND x.bucket_start < $2",
         from = bin_of("$1", 1440)
-    );
-    Spi::run_with_args(&unseal(&days), &[from.into(), to.into()]).or_raise("queue the keyed blocks of the filled range");
+    )
 }
 
 /// The statement that takes the blocks of the days `days` (a query of column day)

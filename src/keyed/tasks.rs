@@ -22,7 +22,7 @@
 //! been taken off the list for.
 
 use super::{KEYED_LIMIT, SEAL_MARGIN};
-use crate::binding::{bin_of, Binding, BUCKET_LIMIT};
+use crate::binding::Binding;
 use crate::catalog;
 use crate::errors::SpiExt;
 use pgrx::prelude::*;
@@ -40,12 +40,8 @@ pub fn recomputed(starts: &[TimestampWithTimeZone]) {
     if starts.is_empty() || !installed() {
         return;
     }
-    let days = format!(
-        "SELECT DISTINCT {} AS day FROM pg_catalog.unnest($1::timestamptz[]) s
-         WHERE s > '-infinity' AND s < '{BUCKET_LIMIT}'",
-        bin_of("s", 1440)
-    );
-    Spi::run_with_args(&unseal(&days), &[starts.to_vec().into()]).or_raise("queue the task days of the recomputed buckets");
+    Spi::run_with_args(&unseal(&super::days_of_buckets()), &[starts.to_vec().into()])
+        .or_raise("queue the task days of the recomputed buckets");
 }
 
 /// After the rollup's buckets in [from, to) were rebuilt (a backfill's range, after
@@ -55,14 +51,7 @@ pub fn recomputed_range(from: TimestampWithTimeZone, to: TimestampWithTimeZone) 
     if !installed() {
         return;
     }
-    let days = format!(
-        "SELECT w.bucket_start AS day FROM usage_rollup.rollup_ws w
-         WHERE w.width = 1440 AND w.bucket_start >= {from} AND w.bucket_start < $2
-         UNION
-         SELECT b.bucket_start FROM usage_rollup.key_task_block b
-         WHERE b.bucket_start >= {from} AND b.bucket_start < $2",
-        from = bin_of("$1", 1440)
-    );
+    let days = super::days_of_range("SELECT b.bucket_start FROM usage_rollup.key_task_block b");
     Spi::run_with_args(&unseal(&days), &[from.into(), to.into()]).or_raise("queue the task days of the rebuilt range");
 }
 

@@ -7,8 +7,9 @@
 -- Chatham, Lord Howe and New York (DST days included) and 15-minute bucket edges.
 -- A tick follows about 3 in 4 batches (so sometimes two batches pile up), each in
 -- its own transaction. After every tick the rollup must equal an independent
--- recompute of the §4.1 aggregate from the raw rows, verify() must be empty and no
--- rollup row or bucket may be left without raw rows. The driver is
+-- recompute of the §4.1 aggregate from the raw rows, verify() must be empty, no
+-- rollup row or bucket may be left without raw rows, every sealed task day must
+-- list the tasks of its raw rows and kpis' task count must equal the raw count. The driver is
 -- tests/fixtures/workload.sql; a mismatch shows up as NOTICEs naming seed, batch,
 -- the first differing keys and the replay CALL, and as mismatching_batches > 0.
 \set SHOW_CONTEXT never
@@ -69,6 +70,17 @@ UPDATE usage_rollup.rollup_ws SET task_count = task_count + 1
 WHERE (width, bucket_start) IN ((15, (SELECT min(bucket_start) FROM usage_rollup.rollup_ws WHERE width = 15)),
                                 (60, (SELECT max(bucket_start) FROM usage_rollup.rollup_ws WHERE width = 60)));
 SELECT split_part(issue, ':', 1) AS verify_issue, count(*) > 0 AS found FROM usage_rollup.verify('-infinity', 'infinity') GROUP BY 1 ORDER BY 1;
+ROLLBACK;
+-- ... and the task days (kpis' task count): the checks compared many sealed days
+-- with the raw rows, and one task taken from a sealed day's list shows
+SELECT count(*) FILTER (WHERE days > 0) > 100 AS checks_with_sealed_days, sum(days) > 3000 AS sealed_days_checked
+FROM app.wl_task_days_checked WHERE seed BETWEEN 1 AND 6;
+BEGIN;
+DELETE FROM usage_rollup.key_task
+WHERE (task_id, bucket_start) = (SELECT k.task_id, k.bucket_start FROM usage_rollup.key_task k
+                                 JOIN usage_rollup.key_task_block b USING (bucket_start) ORDER BY 1, 2 LIMIT 1);
+SET LOCAL client_min_messages = warning;
+SELECT app.wl_check(0, 0) > 0 AS task_day_tamper_found;
 ROLLBACK;
 
 -- a full rebuild equals the incrementally maintained rollup (last seed's world)
