@@ -178,9 +178,7 @@ fn _backfill_slice(
     let cut = tick::rebuild_cut();
     let outcome = recompute::range(&binding, from, to, cut);
     // the days the slice queued, and the weeks they complete, in its commit
-    let upto = std::cmp::min_by_key(to, cut, |t| t.into_inner());
-    crate::keyed::seal_all(upto);
-    crate::keyed::tasks::seal_all(&binding, upto);
+    crate::keyed::seal_all(std::cmp::min_by_key(to, cut, |t| t.into_inner()));
     let total = rows_so_far + outcome.raw_rows;
     // The facts go in the message, the timings in the DETAIL, so that psql's
     // VERBOSITY terse (and pg_regress) shows a stable line.
@@ -243,6 +241,9 @@ fn _backfill_finish(full_history: bool, bound: TimestampWithTimeZone, slices: i3
     if recompute::per_workspace_installed() {
         Spi::run("ANALYZE usage_rollup.rollup_ws").or_raise("analyze the rollup");
     }
+    // the task days of the whole range at once (set-based: by slice, or a day at a
+    // time, they cost a lookup per task)
+    crate::keyed::tasks::seal_all(&binding, safe_upper_bound(crate::settings::safety_lag_secs()));
     crate::keyed::tasks::analyze();
     let (summary, timing): (Option<String>, Option<String>) = Spi::get_two_with_args(
         "SELECT format('backfill finished: %s slice(s), %s usage rows', $1, $2),

@@ -22,12 +22,17 @@
 //! been taken off the list for.
 
 use super::{KEYED_LIMIT, SEAL_MARGIN};
-use crate::binding::Binding;
+use crate::binding::{bin_of, Binding};
 use crate::catalog;
 use crate::errors::SpiExt;
 use pgrx::prelude::*;
 
 const SEAL_TASKS: &str = include_str!("seal_tasks.sql");
+const SEAL_TASKS_BULK: &str = include_str!("seal_tasks_bulk.sql");
+
+/// Above this many days a seal is set-based (seal_tasks_bulk.sql), at or below it a
+/// day's rows and tasks are looked up by index (seal_tasks.sql).
+const BULK_DAYS: usize = 3;
 
 /// Whether the tables exist (the SQL of 0.7.0).
 pub fn installed() -> bool {
@@ -87,21 +92,31 @@ fn finished_days(cut: TimestampWithTimeZone, limit: i64) -> Vec<TimestampWithTim
 
 /// Rebuild the entries of these days from the raw rows and list them.
 fn seal(binding: &Binding, days: &[TimestampWithTimeZone]) {
-    if days.is_empty() {
+    let (Some(first), Some(last)) = (days.iter().min_by_key(|d| d.into_inner()), days.iter().max_by_key(|d| d.into_inner()))
+    else {
         return;
-    }
+    };
     let args = [days.to_vec().into()];
     for sql in [
-        "DELETE FROM usage_rollup.key_task k WHERE k.bucket_start = ANY ($1::timestamptz[])".to_string(),
-        "DELETE FROM usage_rollup.key_task_day k WHERE k.bucket_start = ANY ($1::timestamptz[])".to_string(),
-        binding.render(SEAL_TASKS),
+        "DELETE FROM usage_rollup.key_task k WHERE k.bucket_start = ANY ($1::timestamptz[])",
+        "DELETE FROM usage_rollup.key_task_day k WHERE k.bucket_start = ANY ($1::timestamptz[])",
+    ] {
+        Spi::run_with_args(sql, &args).or_raise("seal task days");
+    }
+    if days.len() > BULK_DAYS {
+        let sql = binding.render(SEAL_TASKS_BULK).replace("@day_of_row@", &bin_of("u.created_at", 1440));
+        Spi::run_with_args(&sql, &[days.to_vec().into(), (*first).into(), (*last).into()])
+    } else {
+        Spi::run_with_args(&binding.render(SEAL_TASKS), &args)
+    }
+    .or_raise("seal task days");
+    for sql in [
         "INSERT INTO usage_rollup.key_task_block (bucket_start)
          SELECT DISTINCT x FROM pg_catalog.unnest($1::timestamptz[]) x
-         ON CONFLICT (bucket_start) DO UPDATE SET sealed_at = excluded.sealed_at"
-            .to_string(),
-        "DELETE FROM usage_rollup.key_task_stale s WHERE s.bucket_start = ANY ($1::timestamptz[])".to_string(),
+         ON CONFLICT (bucket_start) DO UPDATE SET sealed_at = excluded.sealed_at",
+        "DELETE FROM usage_rollup.key_task_stale s WHERE s.bucket_start = ANY ($1::timestamptz[])",
     ] {
-        Spi::run_with_args(&sql, &args).or_raise("seal task days");
+        Spi::run_with_args(sql, &args).or_raise("seal task days");
     }
 }
 
@@ -112,7 +127,7 @@ pub fn seal_next(binding: &Binding, cut: TimestampWithTimeZone) {
     }
 }
 
-/// A backfill's share (rollup lock held): seal every day that ended by `upto`.
+/// A backfill's finish (rollup lock held): seal every day that ended by `upto`.
 pub fn seal_all(binding: &Binding, upto: TimestampWithTimeZone) {
     if installed() {
         seal(binding, &finished_days(upto, i64::MAX));
