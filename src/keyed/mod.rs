@@ -28,7 +28,7 @@ const SEAL_WIDER: &str = include_str!("seal_wider.sql");
 
 /// A day is sealed this long after it ends: usage rows are often written a little
 /// after their created_at, and each late row would take the day off the list again.
-pub(crate) const SEAL_MARGIN: &str = "01:00:00";
+const SEAL_MARGIN: &str = "01:00:00";
 
 /// Blocks are kept only before this instant: a block must end (plus SEAL_MARGIN)
 /// within PostgreSQL's timestamps. Rows of the last months before the end of time
