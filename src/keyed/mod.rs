@@ -35,6 +35,10 @@ const SEAL_MARGIN: &str = "01:00:00";
 /// (a client clock gone wild) are read from the 15-minute rollup.
 pub(crate) const KEYED_LIMIT: &str = "294276-01-01 00:00:00+00";
 
+/// Every UTC day the rollup holds (a query of column day): what the updates seal.
+pub(crate) const ROLLUP_DAYS: &str =
+    "SELECT DISTINCT w.bucket_start AS day FROM usage_rollup.rollup_ws w WHERE w.width = 1440";
+
 /// No limit (as LIMIT $n).
 const ALL: i64 = i64::MAX;
 
@@ -114,12 +118,23 @@ fn unseal(days: &str) -> String {
 /// Queued days that ended at least SEAL_MARGIN before `cut`, newest first (at most
 /// `limit`).
 fn finished_days(cut: TimestampWithTimeZone, limit: i64) -> Vec<TimestampWithTimeZone> {
+    finished(
+        "(SELECT s.bucket_start FROM usage_rollup.key_rollup_stale s WHERE s.width = 1440)",
+        SEAL_MARGIN,
+        cut,
+        limit,
+    )
+}
+
+/// The days of `queue` (a relation of day starts, as bucket_start) that ended at least
+/// `margin` before `cut`, newest first (at most `limit`).
+pub(crate) fn finished(queue: &str, margin: &str, cut: TimestampWithTimeZone, limit: i64) -> Vec<TimestampWithTimeZone> {
     Spi::get_one_with_args::<Vec<TimestampWithTimeZone>>(
         &format!(
             "SELECT pg_catalog.array_agg(bucket_start) FROM (
-                 SELECT s.bucket_start FROM usage_rollup.key_rollup_stale s
-                 WHERE s.width = 1440 AND s.bucket_start + '1 day'::interval + '{SEAL_MARGIN}'::interval <= $1
-                 ORDER BY s.bucket_start DESC LIMIT $2) x"
+                 SELECT q.bucket_start FROM {queue} q
+                 WHERE q.bucket_start + '1 day'::interval + '{margin}'::interval <= $1
+                 ORDER BY q.bucket_start DESC LIMIT $2) x"
         ),
         &[cut.into(), limit.into()],
     )
@@ -228,8 +243,7 @@ fn _seal_keyed() {
         return;
     }
     lock_rollup();
-    Spi::run(&unseal("SELECT DISTINCT w.bucket_start AS day FROM usage_rollup.rollup_ws w WHERE w.width = 1440"))
-        .or_raise("queue the rollup's days");
+    Spi::run(&unseal(ROLLUP_DAYS)).or_raise("queue the rollup's days");
     seal_all(crate::tick::safe_upper_bound(crate::settings::safety_lag_secs()));
 }
 

@@ -28,6 +28,7 @@ use crate::errors::SpiExt;
 use pgrx::prelude::*;
 
 const SEAL_TASKS: &str = include_str!("seal_tasks.sql");
+const SEAL_TASKS_BULK: &str = include_str!("seal_tasks_bulk.sql");
 
 /// A day's tasks are sealed this long after it ends (plus safety_lag), sooner than
 /// the keyed blocks' hour: until then kpis reads the whole previous day raw (33k rows
@@ -35,7 +36,6 @@ const SEAL_TASKS: &str = include_str!("seal_tasks.sql");
 /// midnight), while a late row only costs the day a reseal (~0.4 s) in a later tick.
 /// status.task_day_backlog (health.sql) counts with the same margin.
 const SEAL_MARGIN: &str = "00:10:00";
-const SEAL_TASKS_BULK: &str = include_str!("seal_tasks_bulk.sql");
 
 /// Above this many days a seal is set-based (seal_tasks_bulk.sql), at or below it a
 /// day's rows and tasks are looked up by index (seal_tasks.sql).
@@ -84,17 +84,7 @@ fn unseal(days: &str) -> String {
 /// Queued days that ended at least SEAL_MARGIN before `cut`, newest first (at most
 /// `limit`).
 fn finished_days(cut: TimestampWithTimeZone, limit: i64) -> Vec<TimestampWithTimeZone> {
-    Spi::get_one_with_args::<Vec<TimestampWithTimeZone>>(
-        &format!(
-            "SELECT pg_catalog.array_agg(bucket_start) FROM (
-                 SELECT s.bucket_start FROM usage_rollup.key_task_stale s
-                 WHERE s.bucket_start + '1 day'::interval + '{SEAL_MARGIN}'::interval <= $1
-                 ORDER BY s.bucket_start DESC LIMIT $2) x"
-        ),
-        &[cut.into(), limit.into()],
-    )
-    .or_raise("find the task days to seal")
-    .unwrap_or_default()
+    super::finished("usage_rollup.key_task_stale", SEAL_MARGIN, cut, limit)
 }
 
 /// Rebuild the entries of these days from the raw rows and list them.
@@ -148,8 +138,7 @@ pub fn seal_all(binding: &Binding, upto: TimestampWithTimeZone) {
 fn _seal_key_tasks() {
     let Some(binding) = Binding::load() else { return };
     super::lock_rollup();
-    Spi::run(&unseal("SELECT DISTINCT w.bucket_start AS day FROM usage_rollup.rollup_ws w WHERE w.width = 1440"))
-        .or_raise("queue the rollup's days");
+    Spi::run(&unseal(super::ROLLUP_DAYS)).or_raise("queue the rollup's days");
     seal_all(&binding, crate::tick::safe_upper_bound(crate::settings::safety_lag_secs()));
     analyze();
 }

@@ -45,20 +45,23 @@ const CELLS_FULL: &str = include_str!("cells_full.sql");
 const CELLS_WS: &str = include_str!("cells_ws.sql");
 const TILING: &str = include_str!("tiling.sql");
 const CELLS_KEY: &str = include_str!("cells_key.sql");
-/// _key_blocks' sealed blocks near the range (tiling.sql's @sealed@), as two arrays
-/// in one order.
-/// (Arithmetic on the blocks, not on $8: a range may start at the first timestamp.)
-const SEALED: &str = ",
-        (SELECT pg_catalog.array_agg(k.width ORDER BY k.width, k.bucket_start) FROM usage_rollup.key_rollup_block k
-         WHERE k.bucket_start < $9 AND k.bucket_start + k.width * '00:01:00'::interval > $8),
-        (SELECT pg_catalog.array_agg(k.bucket_start ORDER BY k.width, k.bucket_start) FROM usage_rollup.key_rollup_block k
-         WHERE k.bucket_start < $9 AND k.bucket_start + k.width * '00:01:00'::interval > $8)";
-/// The same for the sealed task days (usage_rollup.key_task_block: days only).
-const SEALED_TASK_DAYS: &str = ",
-        (SELECT pg_catalog.array_agg(1440 ORDER BY k.bucket_start) FROM usage_rollup.key_task_block k
-         WHERE k.bucket_start < $9 AND k.bucket_start + '1 day'::interval > $8),
-        (SELECT pg_catalog.array_agg(k.bucket_start ORDER BY k.bucket_start) FROM usage_rollup.key_task_block k
-         WHERE k.bucket_start < $9 AND k.bucket_start + '1 day'::interval > $8)";
+/// _key_blocks' further arguments (tiling.sql's @sealed@): the sealed blocks near
+/// the range in `blocks` (a relation of width, bucket_start), as two arrays in one
+/// order. (Arithmetic on the blocks, not on $8: a range may start at the first
+/// timestamp.)
+fn sealed(blocks: &str) -> String {
+    let near = format!(
+        "FROM {blocks} k WHERE k.bucket_start < $9 AND k.bucket_start + k.width * '00:01:00'::interval > $8"
+    );
+    format!(
+        ",
+        (SELECT pg_catalog.array_agg(k.width ORDER BY k.width, k.bucket_start) {near}),
+        (SELECT pg_catalog.array_agg(k.bucket_start ORDER BY k.width, k.bucket_start) {near})"
+    )
+}
+/// The sealed keyed blocks (days, weeks, four weeks) and the sealed task days.
+const KEYED_BLOCKS: &str = "usage_rollup.key_rollup_block";
+const TASK_DAYS: &str = "(SELECT 1440 AS width, d.bucket_start FROM usage_rollup.key_task_block d)";
 const KPI_TASKS_KEYED: &str = include_str!("kpi_tasks_keyed.sql");
 const TASKS: &str = include_str!("tasks.sql");
 const DIRTY: &str = include_str!("dirty.sql");
@@ -244,7 +247,7 @@ fn usage_ws_sql(group_by: &str) -> String {
 }
 
 /// tiling.sql by a blocks function of blocks.rs, with its further arguments
-/// (`sealed`: SEALED for _key_blocks, none for the others).
+/// (`sealed`: sealed() for _key_blocks, none for the others).
 fn tiling(blocks: &str, sealed: &str) -> String {
     TILING.replace("@blocks@", blocks).replace("@sealed@", sealed)
 }
@@ -264,7 +267,7 @@ fn usage_key_sql(group_by: &str) -> String {
     let cells = expand_group_at(
         &format!(
             "{}{}",
-            tiling("_key_blocks", SEALED),
+            tiling("_key_blocks", &sealed(KEYED_BLOCKS)),
             CELLS_KEY.replace("@key_columns@", &key_columns).replace("@dim@", dim).replace("@key_column@", column)
         ),
         IN_RANGE,
@@ -378,7 +381,7 @@ fn _task_report_sql(kind: &str, grouping: &str) -> String {
 /// kpis' task count from the sealed task days (usage_rollup.key_task) and the raw
 /// rows of the rest of the range (kpi_tasks_keyed.sql).
 fn kpi_tasks_keyed_sql() -> String {
-    let sql = format!("WITH\n{}{}{}", DIRTY, tiling("_key_blocks", SEALED_TASK_DAYS), KPI_TASKS_KEYED);
+    let sql = format!("WITH\n{}{}{}", DIRTY, tiling("_key_blocks", &sealed(TASK_DAYS)), KPI_TASKS_KEYED);
     Binding::require("a report").render(&expand_group_at(&sql, IN_RANGE).replace("@watermark@", &watermark_literal()))
 }
 
