@@ -133,7 +133,7 @@ pub(crate) fn finished(queue: &str, margin: &str, cut: TimestampWithTimeZone, li
         &format!(
             "SELECT pg_catalog.array_agg(bucket_start) FROM (
                  SELECT q.bucket_start FROM {queue} q
-                 WHERE q.bucket_start + '1 day'::interval + '{margin}'::interval <= $1
+                 WHERE q.bucket_start + '24:00:00'::interval + '{margin}'::interval <= $1
                  ORDER BY q.bucket_start DESC LIMIT $2) x"
         ),
         &[cut.into(), limit.into()],

@@ -18,7 +18,7 @@ FROM (
            GROUPING(r.agent_id, r.project_id, r.runtime_id) AS sets,
            @sum_measures(r)@
     FROM (SELECT DISTINCT x AS day FROM pg_catalog.unnest($1::timestamptz[]) x) d
-    JOIN usage_rollup.rollup r ON r.bucket_start >= d.day AND r.bucket_start < d.day + '1 day'::interval
+    JOIN usage_rollup.rollup r ON r.bucket_start >= d.day AND r.bucket_start < d.day + '24:00:00'::interval
     GROUP BY d.day, r.workspace_id, r.provider, r.model,
              GROUPING SETS ((r.agent_id), (r.project_id), (r.runtime_id))
 ) g

@@ -14,7 +14,7 @@ present AS MATERIALIZED (
     WHERE a.workspace_id IS NOT NULL
       -- $2, $3: the first and last day (parameters, so that the planner sees how many
       -- rows: with a subquery it guessed few and looked up each row's task by key)
-      AND u.created_at >= $2 AND u.created_at < $3 + '1 day'::interval
+      AND u.created_at >= $2 AND u.created_at < $3 + '24:00:00'::interval
       AND @day_of_row@ IN (SELECT day FROM day)
 ),
 -- the first and last row of each of those tasks, wherever they are (a join, not IN:
@@ -31,7 +31,7 @@ span AS MATERIALIZED (
 entries AS (
     INSERT INTO usage_rollup.key_task (task_id, bucket_start, workspace_id, single)
     SELECT p.task_id, p.day, p.workspace_id,
-           s.undated = 0 AND s.first_at >= p.day AND s.last_at < p.day + '1 day'::interval
+           s.undated = 0 AND s.first_at >= p.day AND s.last_at < p.day + '24:00:00'::interval
     FROM present p JOIN span s ON s.task_id = p.task_id
     RETURNING workspace_id, bucket_start, single
 )

@@ -20,6 +20,13 @@
 //! most one sealed, clean day: were it single in two, the one sealed first held a
 //! row of it that the later sealing did not see, a change the first day would have
 //! been taken off the list for.
+//!
+//! The same holds per UTC hour (usage_rollup.key_task_hour, 0.8.0) for the hours of
+//! the days not sealed yet, the current one above all: a tick seals one finished
+//! hour per run, a recompute or an append takes the hours of its buckets off the
+//! list (not the whole day: every tick appends to the current hour), and sealing a
+//! day removes its hours. Any two sealed blocks are disjoint or a day and its hour,
+//! which are never sealed at once; the argument above holds for any such blocks.
 
 use super::KEYED_LIMIT;
 use crate::binding::{bin_of, Binding};
@@ -37,6 +44,9 @@ const SEAL_TASKS_BULK: &str = include_str!("seal_tasks_bulk.sql");
 /// status.task_day_backlog (health.sql) counts with the same margin.
 const SEAL_MARGIN: &str = "00:10:00";
 
+/// The hours of the days not sealed yet are sealed this long after they end too.
+const HOUR_MARGIN: &str = SEAL_MARGIN;
+
 /// Above this many days a seal is set-based (seal_tasks_bulk.sql), at or below it a
 /// day's rows and tasks are looked up by index (seal_tasks.sql).
 const BULK_DAYS: usize = 3;
@@ -46,6 +56,33 @@ pub fn installed() -> bool {
     catalog::sql_0_7_installed()
 }
 
+/// Whether the hours' tables exist too (the SQL of 0.8.0).
+pub fn hours_installed() -> bool {
+    catalog::sql_0_8_installed()
+}
+
+/// Sealed blocks of one width: their entries, single counts and list.
+struct Level {
+    minutes: i64,
+    entries: &'static str,
+    counts: &'static str,
+    blocks: &'static str,
+}
+
+const DAYS: Level = Level {
+    minutes: 1440,
+    entries: "usage_rollup.key_task",
+    counts: "usage_rollup.key_task_day",
+    blocks: "usage_rollup.key_task_block",
+};
+
+const HOURS: Level = Level {
+    minutes: 60,
+    entries: "usage_rollup.key_task_hour",
+    counts: "usage_rollup.key_task_hour_count",
+    blocks: "usage_rollup.key_task_hour_block",
+};
+
 /// After the rollup buckets `starts` were recomputed or appended to: their days'
 /// task entries are no longer sealed, and are queued.
 pub fn recomputed(starts: &[TimestampWithTimeZone]) {
@@ -54,6 +91,17 @@ pub fn recomputed(starts: &[TimestampWithTimeZone]) {
     }
     Spi::run_with_args(&unseal(&super::days_of_buckets()), &[starts.to_vec().into()])
         .or_raise("queue the task days of the recomputed buckets");
+    if hours_installed() {
+        Spi::run_with_args(
+            &format!(
+                "DELETE FROM usage_rollup.key_task_hour_block b
+                 WHERE b.bucket_start IN (SELECT {} FROM pg_catalog.unnest($1::timestamptz[]) s)",
+                bin_of("s", 60)
+            ),
+            &[starts.to_vec().into()],
+        )
+        .or_raise("unseal the task hours of the recomputed buckets");
+    }
 }
 
 /// After the rollup's buckets in [from, to) were rebuilt (a backfill's range, after
@@ -65,6 +113,16 @@ pub fn recomputed_range(from: TimestampWithTimeZone, to: TimestampWithTimeZone) 
     }
     let days = super::days_of_range("SELECT b.bucket_start FROM usage_rollup.key_task_block b");
     Spi::run_with_args(&unseal(&days), &[from.into(), to.into()]).or_raise("queue the task days of the rebuilt range");
+    if hours_installed() {
+        Spi::run_with_args(
+            &format!(
+                "DELETE FROM usage_rollup.key_task_hour_block b WHERE b.bucket_start >= {} AND b.bucket_start < $2",
+                bin_of("$1", 60)
+            ),
+            &[from.into(), to.into()],
+        )
+        .or_raise("unseal the task hours of the rebuilt range");
+    }
 }
 
 /// The statement that takes the days `days` (a query of column day) off the sealed
@@ -87,47 +145,118 @@ fn finished_days(cut: TimestampWithTimeZone, limit: i64) -> Vec<TimestampWithTim
     super::finished("usage_rollup.key_task_stale", SEAL_MARGIN, cut, limit)
 }
 
-/// Rebuild the entries of these days from the raw rows and list them.
+/// Rebuild the entries of these days from the raw rows and list them; their
+/// hours go (a sealed day stands for them).
 fn seal(binding: &Binding, days: &[TimestampWithTimeZone]) {
     let (Some(first), Some(last)) = (days.iter().min_by_key(|d| d.into_inner()), days.iter().max_by_key(|d| d.into_inner()))
     else {
         return;
     };
-    let args = [days.to_vec().into()];
-    for sql in [
-        "DELETE FROM usage_rollup.key_task k WHERE k.bucket_start = ANY ($1::timestamptz[])",
-        "DELETE FROM usage_rollup.key_task_day k WHERE k.bucket_start = ANY ($1::timestamptz[])",
-    ] {
-        Spi::run_with_args(sql, &args).or_raise("seal task days");
-    }
     if days.len() > BULK_DAYS {
-        let sql = binding.render(SEAL_TASKS_BULK).replace("@day_of_row@", &bin_of("u.created_at", 1440));
-        Spi::run_with_args(&sql, &[days.to_vec().into(), (*first).into(), (*last).into()])
+        let bulk = binding.render(SEAL_TASKS_BULK).replace("@day_of_row@", &bin_of("u.created_at", 1440));
+        seal_blocks(&DAYS, days, || {
+            Spi::run_with_args(&bulk, &[days.to_vec().into(), (*first).into(), (*last).into()])
+        });
     } else {
-        Spi::run_with_args(&binding.render(SEAL_TASKS), &args)
+        seal_blocks(&DAYS, days, || Spi::run_with_args(&seal_sql(binding, &DAYS), &[days.to_vec().into()]));
     }
-    .or_raise("seal task days");
-    for sql in [
-        "INSERT INTO usage_rollup.key_task_block (bucket_start)
-         SELECT DISTINCT x FROM pg_catalog.unnest($1::timestamptz[]) x
-         ON CONFLICT (bucket_start) DO UPDATE SET sealed_at = excluded.sealed_at",
+    if hours_installed() {
+        let args = [days.to_vec().into()];
+        for table in [HOURS.entries, HOURS.counts, HOURS.blocks] {
+            Spi::run_with_args(
+                &format!(
+                    "DELETE FROM {table} k USING pg_catalog.unnest($1::timestamptz[]) d (day)
+                     WHERE k.bucket_start >= d.day AND k.bucket_start < d.day + '24:00:00'::interval"
+                ),
+                &args,
+            )
+            .or_raise("remove the hours of sealed task days");
+        }
+    }
+    Spi::run_with_args(
         "DELETE FROM usage_rollup.key_task_stale s WHERE s.bucket_start = ANY ($1::timestamptz[])",
-    ] {
-        Spi::run_with_args(sql, &args).or_raise("seal task days");
+        &[days.to_vec().into()],
+    )
+    .or_raise("seal task days");
+}
+
+/// seal_tasks.sql for the blocks of `level`.
+fn seal_sql(binding: &Binding, level: &Level) -> String {
+    binding
+        .render(SEAL_TASKS)
+        .replace("@width@", &format!("'{} minutes'::interval", level.minutes))
+        .replace("@entries@", level.entries)
+        .replace("@counts@", level.counts)
+}
+
+/// Delete the entries of these blocks of `level`, fill them again (`fill`), list them.
+fn seal_blocks(level: &Level, starts: &[TimestampWithTimeZone], fill: impl FnOnce() -> Result<(), pgrx::spi::Error>) {
+    let args = [starts.to_vec().into()];
+    for table in [level.entries, level.counts] {
+        Spi::run_with_args(&format!("DELETE FROM {table} k WHERE k.bucket_start = ANY ($1::timestamptz[])"), &args)
+            .or_raise("seal task blocks");
+    }
+    fill().or_raise("seal task blocks");
+    Spi::run_with_args(
+        &format!(
+            "INSERT INTO {} (bucket_start)
+             SELECT DISTINCT x FROM pg_catalog.unnest($1::timestamptz[]) x
+             ON CONFLICT (bucket_start) DO UPDATE SET sealed_at = excluded.sealed_at",
+            level.blocks
+        ),
+        &args,
+    )
+    .or_raise("seal task blocks");
+}
+
+/// The finished hours not sealed of the queued days of the last two UTC days before
+/// `cut` (the current day and the previous one, whose seal is near), newest first
+/// (at most `limit`). Older queued days are sealed whole, one per tick.
+fn finished_hours(cut: TimestampWithTimeZone, limit: i64) -> Vec<TimestampWithTimeZone> {
+    Spi::get_one_with_args::<Vec<TimestampWithTimeZone>>(
+        &format!(
+            "SELECT pg_catalog.array_agg(h) FROM (
+                 SELECT h FROM usage_rollup.key_task_stale s
+                 CROSS JOIN LATERAL pg_catalog.generate_series(s.bucket_start, s.bucket_start + '23:00:00'::interval,
+                                                               '01:00:00'::interval) h
+                 WHERE s.bucket_start >= {today} - '24:00:00'::interval
+                   AND h + '01:00:00'::interval + '{HOUR_MARGIN}'::interval <= $1
+                   AND NOT EXISTS (SELECT 1 FROM usage_rollup.key_task_hour_block b WHERE b.bucket_start = h)
+                 ORDER BY h DESC LIMIT $2) x",
+            today = bin_of("$1", 1440)
+        ),
+        &[cut.into(), limit.into()],
+    )
+    .or_raise("find the hours to seal")
+    .unwrap_or_default()
+}
+
+/// Seal the finished hours of the days not sealed yet (at most `limit`).
+fn seal_hours(binding: &Binding, cut: TimestampWithTimeZone, limit: i64) {
+    if !hours_installed() {
+        return;
+    }
+    let hours = finished_hours(cut, limit);
+    if !hours.is_empty() {
+        seal_blocks(&HOURS, &hours, || Spi::run_with_args(&seal_sql(binding, &HOURS), &[hours.to_vec().into()]));
     }
 }
 
-/// The tick's share (rollup lock held): seal the newest finished day, if any.
+/// The tick's share (rollup lock held): seal the newest finished day and the newest
+/// finished hour of the days not sealed, if any.
 pub fn seal_next(binding: &Binding, cut: TimestampWithTimeZone) {
     if installed() {
         seal(binding, &finished_days(cut, 1));
+        seal_hours(binding, cut, 1);
     }
 }
 
-/// A backfill's finish (rollup lock held): seal every day that ended by `upto`.
+/// A backfill's finish (rollup lock held): seal every day that ended by `upto`, and
+/// the finished hours of the days after.
 pub fn seal_all(binding: &Binding, upto: TimestampWithTimeZone) {
     if installed() {
         seal(binding, &finished_days(upto, i64::MAX));
+        seal_hours(binding, upto, i64::MAX);
     }
 }
 
@@ -149,6 +278,9 @@ pub fn analyze() {
     if installed() {
         Spi::run("ANALYZE usage_rollup.key_task, usage_rollup.key_task_day").or_raise("analyze the task days");
     }
+    if hours_installed() {
+        Spi::run("ANALYZE usage_rollup.key_task_hour, usage_rollup.key_task_hour_count").or_raise("analyze the task hours");
+    }
 }
 
 /// Empty the task days (detach).
@@ -159,5 +291,11 @@ pub fn clear() {
              usage_rollup.key_task_stale",
         )
         .or_raise("remove the keyed task days");
+    }
+    if hours_installed() {
+        Spi::run(
+            "TRUNCATE usage_rollup.key_task_hour, usage_rollup.key_task_hour_count, usage_rollup.key_task_hour_block",
+        )
+        .or_raise("remove the keyed task hours");
     }
 }

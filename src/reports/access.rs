@@ -58,7 +58,7 @@ fn bound_relations() -> Vec<pg_sys::Oid> {
 }
 
 /// The rollup tables reports read besides the sources: the rollup, the per-workspace
-/// rollup, the run rollup (0.5.0), the keyed blocks (0.6.0) and task days (0.7.0),
+/// rollup, the run rollup (0.5.0), the keyed blocks (0.6.0), task days (0.7.0) and hours (0.8.0),
 /// those installed.
 fn rollup_oids() -> Vec<pg_sys::Oid> {
     Spi::get_one::<Vec<pg_sys::Oid>>(
@@ -66,7 +66,8 @@ fn rollup_oids() -> Vec<pg_sys::Oid> {
                                               pg_catalog.to_regclass('usage_rollup.rollup_ws'),
                                               pg_catalog.to_regclass('usage_rollup.task_rollup'),
                                               pg_catalog.to_regclass('usage_rollup.key_rollup'),
-                                              pg_catalog.to_regclass('usage_rollup.key_task')]::pg_catalog.oid[], NULL)",
+                                              pg_catalog.to_regclass('usage_rollup.key_task'),
+                                              pg_catalog.to_regclass('usage_rollup.key_task_hour')]::pg_catalog.oid[], NULL)",
     )
     .or_raise("find the rollup")
     .unwrap_or_default()

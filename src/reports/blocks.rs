@@ -17,8 +17,9 @@ const WIDTHS: &[i64] = &[1440, 360, 60, 15];
 const TASK_WIDTHS: &[i64] = &[10080, 1440, 360, 60, 15];
 const TASK_AGENT_WIDTHS: &[i64] = &[10080, 1440, 15];
 /// The keyed blocks' (usage_rollup.key_rollup: four weeks, weeks, days, each usable
-/// only where sealed) over the rollup's 15-minute rows.
-const KEY_WIDTHS: &[i64] = &[40320, 10080, 1440, 15];
+/// only where sealed) over the rollup's 15-minute rows; the task days and hours
+/// (usage_rollup.key_task, key_task_hour) use the same tiling.
+const KEY_WIDTHS: &[i64] = &[40320, 10080, 1440, 60, 15];
 
 /// The blocks that tile [range_start, range_end) without crossing an edge (an
 /// instant where a new group starts) and without a dirty 15-minute bucket (left

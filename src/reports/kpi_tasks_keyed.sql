@@ -1,12 +1,14 @@
--- kpis' task_count from the keyed task days (usage_rollup.key_task), exact and
--- fresh: the distinct tasks with a usage row on a local date in the range, with no
--- agent, project or runtime filter. After tiling.sql (with _key_blocks over the
--- sealed task days only; groups: before, inside and after the range's local days):
--- the sealed days inside the range that hold no dirty bucket are read from their
--- entries, the rest of the range from the raw rows. Parameters as in usage.sql.
-sealed_day AS MATERIALIZED (
-    SELECT b.bucket_start AS day FROM ws_block b
-    WHERE b.width = 1440 AND @group_at(b.group_start)@ = 0
+-- kpis' task_count from the keyed task days and hours (usage_rollup.key_task,
+-- key_task_hour), exact and fresh: the distinct tasks with a usage row on a local
+-- date in the range, with no agent, project or runtime filter. After tiling.sql
+-- (with _key_blocks over the sealed task days and hours only; groups: before, inside
+-- and after the range's local days): the sealed days and hours inside the range
+-- that hold no dirty bucket are read from their entries, the rest of the range from
+-- the raw rows. @key_task_hour@ and @key_task_hour_count@ are the hours' tables
+-- (empty relations under the SQL of 0.7.0). Parameters as in usage.sql.
+sealed_block AS MATERIALIZED (
+    SELECT b.width, b.bucket_start FROM ws_block b
+    WHERE b.width IN (60, 1440) AND @group_at(b.group_start)@ = 0
 ),
 -- the rest of the range: the runs of 15-minute blocks and the dirty buckets (which
 -- the tiling leaves out)
@@ -25,20 +27,31 @@ raw_task AS (
     JOIN @agents@ a ON a.id = t.agent_id
     WHERE a.workspace_id = $1
 ),
--- the tasks not counted per day: those of the summed days that span days, and
--- those of the raw rows; less those single in a summed day (counted there)
+-- the tasks not counted per block: those of the summed blocks that span blocks, and
+-- those of the raw rows; less those single in a summed block (counted there)
 other_task AS (
     SELECT k.task_id FROM usage_rollup.key_task k
-    WHERE k.workspace_id = $1 AND NOT k.single AND k.bucket_start IN (SELECT day FROM sealed_day)
+    WHERE k.workspace_id = $1 AND NOT k.single
+      AND k.bucket_start IN (SELECT bucket_start FROM sealed_block WHERE width = 1440)
+    UNION
+    SELECT k.task_id FROM @key_task_hour@ k
+    WHERE k.workspace_id = $1 AND NOT k.single
+      AND k.bucket_start IN (SELECT bucket_start FROM sealed_block WHERE width = 60)
     UNION
     SELECT task_id FROM raw_task
 )
 SELECT (SELECT coalesce(sum(c.single_tasks), 0) FROM usage_rollup.key_task_day c
-        WHERE c.workspace_id = $1 AND c.bucket_start IN (SELECT day FROM sealed_day))
+        WHERE c.workspace_id = $1 AND c.bucket_start IN (SELECT bucket_start FROM sealed_block WHERE width = 1440))
+     + (SELECT coalesce(sum(c.single_tasks), 0) FROM @key_task_hour_count@ c
+        WHERE c.workspace_id = $1 AND c.bucket_start IN (SELECT bucket_start FROM sealed_block WHERE width = 60))
      + (SELECT count(*) FROM other_task o
         -- one primary-key lookup per task (OFFSET 0: without statistics on key_task
         -- the planner chose an anti join that read every summed day per task)
         WHERE NOT EXISTS (SELECT 1 FROM (SELECT s.bucket_start FROM usage_rollup.key_task s
                                          WHERE s.task_id = o.task_id AND s.single AND s.workspace_id = $1
                                          OFFSET 0) s
-                          WHERE s.bucket_start IN (SELECT day FROM sealed_day)))
+                          WHERE s.bucket_start IN (SELECT bucket_start FROM sealed_block WHERE width = 1440))
+          AND NOT EXISTS (SELECT 1 FROM (SELECT s.bucket_start FROM @key_task_hour@ s
+                                         WHERE s.task_id = o.task_id AND s.single AND s.workspace_id = $1
+                                         OFFSET 0) s
+                          WHERE s.bucket_start IN (SELECT bucket_start FROM sealed_block WHERE width = 60)))

@@ -59,9 +59,15 @@ fn sealed(blocks: &str) -> String {
         (SELECT pg_catalog.array_agg(k.bucket_start ORDER BY k.width, k.bucket_start) {near})"
     )
 }
-/// The sealed keyed blocks (days, weeks, four weeks) and the sealed task days.
+/// The sealed keyed blocks (days, weeks, four weeks), the sealed task days and (0.8.0)
+/// task hours.
 const KEYED_BLOCKS: &str = "usage_rollup.key_rollup_block";
 const TASK_DAYS: &str = "(SELECT 1440 AS width, d.bucket_start FROM usage_rollup.key_task_block d)";
+const TASK_BLOCKS: &str = "(SELECT 1440 AS width, d.bucket_start FROM usage_rollup.key_task_block d
+          UNION ALL SELECT 60, h.bucket_start FROM usage_rollup.key_task_hour_block h)";
+/// The task hours' tables as empty relations, for the SQL of 0.7.0.
+const NO_TASK_HOURS: &str = "(SELECT NULL::uuid AS task_id, NULL::timestamptz AS bucket_start, NULL::uuid AS workspace_id,
+          NULL::boolean AS single, NULL::bigint AS single_tasks WHERE false)";
 const KPI_TASKS_KEYED: &str = include_str!("kpi_tasks_keyed.sql");
 const TASKS: &str = include_str!("tasks.sql");
 const DIRTY: &str = include_str!("dirty.sql");
@@ -378,10 +384,16 @@ fn _task_report_sql(kind: &str, grouping: &str) -> String {
     binding.render(&template.replace("@report_usage_rows@", REPORT_USAGE_ROWS).replace("@rowgroup@", rowgroup))
 }
 
-/// kpis' task count from the sealed task days (usage_rollup.key_task) and the raw
-/// rows of the rest of the range (kpi_tasks_keyed.sql).
+/// kpis' task count from the sealed task days and hours (usage_rollup.key_task,
+/// key_task_hour) and the raw rows of the rest of the range (kpi_tasks_keyed.sql).
 fn kpi_tasks_keyed_sql() -> String {
-    let sql = format!("WITH\n{}{}{}", DIRTY, tiling("_key_blocks", &sealed(TASK_DAYS)), KPI_TASKS_KEYED);
+    let (blocks, hours, hour_counts) = if crate::keyed::tasks::hours_installed() {
+        (TASK_BLOCKS, "usage_rollup.key_task_hour", "usage_rollup.key_task_hour_count")
+    } else {
+        (TASK_DAYS, NO_TASK_HOURS, NO_TASK_HOURS)
+    };
+    let keyed = KPI_TASKS_KEYED.replace("@key_task_hour@", hours).replace("@key_task_hour_count@", hour_counts);
+    let sql = format!("WITH\n{}{}{}", DIRTY, tiling("_key_blocks", &sealed(blocks)), keyed);
     Binding::require("a report").render(&expand_group_at(&sql, IN_RANGE).replace("@watermark@", &watermark_literal()))
 }
 
