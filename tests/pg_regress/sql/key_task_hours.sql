@@ -110,7 +110,7 @@ SELECT count(*) AS d_hours_sealed, min(bucket_start) = min(d) AS from_midnight,
        max(bucket_start) = min(d) + interval '12 hours' AS through_noon
 FROM usage_rollup.key_task_hour_block, d WHERE bucket_start >= d AND bucket_start < d + interval '24 hours';
 SELECT EXISTS (SELECT 1 FROM usage_rollup.key_task_block, d WHERE bucket_start = d) AS d_sealed_as_day,
-       (SELECT count(*) FROM usage_rollup.key_task_block, d WHERE bucket_start < d) AS days_before_sealed;
+       (SELECT count(*) FROM usage_rollup.key_task_block, d WHERE bucket_start < d) >= 2 AS days_before_sealed;
 SELECT bool_or(single) AS has_single, bool_or(NOT single) AS has_spanning
 FROM usage_rollup.key_task_hour, d WHERE bucket_start >= d AND bucket_start < d + interval '24 hours';
 SELECT pg_temp.entries_differ(true) AS entries_differ, (SELECT count(*) FROM pg_temp.unmatched_counts) AS counts_differ;
