@@ -80,6 +80,12 @@ SQL
     raw=$(q "SELECT bench.median_ms(\$q\$SELECT count(*) FROM $raw_call\$q\$, $RUNS)")
     row "$profile" "$fn 90 days, $zone: ms (raw §4.1 query)" "$ext" "$raw" "$(awk "BEGIN{printf \"%.1fx\", $raw/($ext>0?$ext:0.01)}")"
   done
+  # kpis late in a UTC day (emulated: the previous day stands for a current day of
+  # 23:55 hours) against the same raw baseline as kpis above: with its finished
+  # hours sealed, as the ticks leave it, and read raw, as 0.7.0 did
+  read -r late_raw late_hours <<<"$(q "SELECT bench.kpis_late_ms('$ws', 'Asia/Kolkata', $RUNS)")"
+  row "$profile" "kpis late in a UTC day (emulated): ms (raw §4.1 query)" "$late_hours" "$raw" "$(awk "BEGIN{printf \"%.1fx\", $raw/($late_hours>0?$late_hours:0.01)}")"
+  row "$profile" "the same, current day read raw (as 0.7.0): ms" "$late_raw" "$raw" "$(awk "BEGIN{printf \"%.1fx\", $raw/($late_raw>0?$late_raw:0.01)}")"
 
   # 3. steady-state tick after 300 new rows (SPEC §6), then after 300 new and 100
   # corrected rows scattered over 100 buckets (each recomputed whole); 4. freshness
