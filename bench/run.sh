@@ -44,6 +44,11 @@ SQL
   rollup_rows=$(q "SELECT count(*) FROM usage_rollup.rollup")
   per_key=$(q "SELECT round(sum(event_count)::numeric / count(*), 1) FROM usage_rollup.rollup WHERE workspace_id = '$ws'")
   row "$profile" "rebuild: usage rows/s (floor: bare GROUP BY, no writes)" "$(( rows * 1000 / rebuild_ms ))" "$(( rows * 1000 / floor_ms ))" "$(awk "BEGIN{printf \"%.2fx\", $rebuild_ms/$floor_ms}")"
+  # the least a rebuild of this rollup can write (its rows and its unique key, no
+  # other index, nothing derived): how much of the ratio above any design keeps
+  sql=$(q "SELECT bench.floor_write_sql()")
+  t0=$(ms_now); q "$sql" >/dev/null; write_ms=$(( $(ms_now) - t0 ))
+  row "$profile" "the floor's rows written, unique key built: usage rows/s" "$(( rows * 1000 / write_ms ))" "$(( rows * 1000 / floor_ms ))" "$(awk "BEGIN{printf \"%.2fx\", $write_ms/$floor_ms}")"
   row "$profile" "rollup rows / usage rows per key (largest workspace)" "$rollup_rows" "$rows" "$per_key"
   # the run rollup is built by attach(); timed again here (it rebuilds from scratch)
   tasks=$(q "SELECT count(*) FROM app.agent_task_queue")

@@ -30,23 +30,10 @@ SELECT usage_rollup.tick() >= 0 AS ticked;
 CREATE TEMP TABLE d AS
 SELECT date_bin('1 day', now(), '2000-01-01 00:00:00+00') - interval '72 hours' AS d;
 
--- kpis of every workspace against the raw read mode, every column, and the task
--- count against count(DISTINCT task_id) over the raw join (§4.1)
-CREATE FUNCTION pg_temp.mismatches(p_tz text, p_from date, p_to date) RETURNS bigint LANGUAGE sql AS $$
-    SELECT count(*) FROM app.workspace w
-    CROSS JOIN LATERAL (SELECT * FROM usage_rollup.kpis(w.id, p_from, p_to, tz => p_tz)) got
-    CROSS JOIN LATERAL (SELECT * FROM usage_rollup._kpis(w.id, p_from, p_to, p_tz, NULL, NULL, NULL, NULL, 'raw')) truth
-    WHERE got IS DISTINCT FROM truth
-$$;
-CREATE FUNCTION pg_temp.count_mismatches(p_tz text, p_from date, p_to date) RETURNS bigint LANGUAGE sql AS $$
-    SELECT count(*) FROM app.workspace w
-    CROSS JOIN LATERAL (SELECT task_count FROM usage_rollup.kpis(w.id, p_from, p_to, tz => p_tz)) got
-    CROSS JOIN LATERAL (SELECT count(DISTINCT u.task_id) AS task_count
-                        FROM app.task_usage u JOIN app.agent_task_queue t ON t.id = u.task_id
-                        JOIN app.agent a ON a.id = t.agent_id
-                        WHERE a.workspace_id = w.id AND (u.created_at AT TIME ZONE p_tz)::date BETWEEN p_from AND p_to) truth
-    WHERE got.task_count IS DISTINCT FROM truth.task_count
-$$;
+-- kpis of every workspace against its §4.1 truth
+\set ECHO none
+\ir ../fixtures/kpis_truth.sql
+\set ECHO all
 -- six zones x four ranges around D (local dates: D alone, D and the day before,
 -- D to today, the whole history)
 CREATE FUNCTION pg_temp.check() RETURNS TABLE (zone text, ranges bigint, mismatches bigint) LANGUAGE sql AS $$

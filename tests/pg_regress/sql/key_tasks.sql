@@ -38,23 +38,10 @@ RESET client_min_messages;
 -- and the first tick recomputes them, which takes their days off the list)
 SELECT usage_rollup.tick() >= 0 AS ticked;
 
--- kpis of every workspace against the raw read mode, every column
-CREATE FUNCTION pg_temp.mismatches(p_tz text, p_from date, p_to date) RETURNS bigint LANGUAGE sql AS $$
-    SELECT count(*) FROM app.workspace w
-    CROSS JOIN LATERAL (SELECT * FROM usage_rollup.kpis(w.id, p_from, p_to, tz => p_tz)) got
-    CROSS JOIN LATERAL (SELECT * FROM usage_rollup._kpis(w.id, p_from, p_to, p_tz, NULL, NULL, NULL, NULL, 'raw')) truth
-    WHERE got IS DISTINCT FROM truth
-$$;
--- and the task count against count(DISTINCT task_id) over the raw join (§4.1)
-CREATE FUNCTION pg_temp.count_mismatches(p_tz text, p_from date, p_to date) RETURNS bigint LANGUAGE sql AS $$
-    SELECT count(*) FROM app.workspace w
-    CROSS JOIN LATERAL (SELECT task_count FROM usage_rollup.kpis(w.id, p_from, p_to, tz => p_tz)) got
-    CROSS JOIN LATERAL (SELECT count(DISTINCT u.task_id) AS task_count
-                        FROM app.task_usage u JOIN app.agent_task_queue t ON t.id = u.task_id
-                        JOIN app.agent a ON a.id = t.agent_id
-                        WHERE a.workspace_id = w.id AND (u.created_at AT TIME ZONE p_tz)::date BETWEEN p_from AND p_to) truth
-    WHERE got.task_count IS DISTINCT FROM truth.task_count
-$$;
+-- kpis of every workspace against its §4.1 truth
+\set ECHO none
+\ir ../fixtures/kpis_truth.sql
+\set ECHO all
 -- six zones x four ranges ending days before today (and the last one today)
 CREATE FUNCTION pg_temp.check() RETURNS TABLE (zone text, ranges bigint, mismatches bigint) LANGUAGE sql AS $$
     SELECT z, count(*), sum(pg_temp.mismatches(z, t - r.back, t - r.fwd) + pg_temp.count_mismatches(z, t - r.back, t - r.fwd))::bigint
