@@ -118,6 +118,10 @@ DECLARE
     v_task uuid;
     v_row uuid;
 BEGIN
+    -- (an empty world, early in a seed: every operation that needs a row inserts one)
+    IF NOT EXISTS (SELECT 1 FROM app.task_usage) THEN
+        r := 0;
+    END IF;
     IF r < 0.35 THEN
         v_kind := 'insert new task';
         v_task := gen_random_uuid();
