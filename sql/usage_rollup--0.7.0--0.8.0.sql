@@ -6,7 +6,7 @@
 -- (late in a UTC day about a day of them). The library's tick seals them (one hour
 -- per run) and kpis reads them.
 --
--- A fix: 0.7.0 bounded a UTC day by "+ interval '1 day'", which is a calendar day
+-- A fix: 0.6.0 and 0.7.0 bounded a UTC day by "+ interval '1 day'", which is a calendar day
 -- in the session's TimeZone: a tick or backfill run in a session with a DST zone
 -- (say America/New_York) sealed the keyed blocks and task days of a DST change's
 -- UTC day over 23 or 25 hours. The day is now 24 hours everywhere, and the update

@@ -19,12 +19,12 @@ const USAGE: &str = include_str!("usage.sql");
 
 /// usage.sql's per_bucket over the rollup's cells: sums per bucket and group key.
 const PER_BUCKET_SUM: &str = "    SELECT @bucket_key@ AS bucket_start, @key@ AS k, provider, model,
-           sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
-           sum(cache_read_tokens) AS cache_read_tokens, sum(cache_write_tokens) AS cache_write_tokens,
-           sum(cost_usd_ticks) AS cost_usd_ticks, sum(uncosted_input_tokens) AS uncosted_input_tokens,
-           sum(uncosted_output_tokens) AS uncosted_output_tokens,
-           sum(uncosted_cache_read_tokens) AS uncosted_cache_read_tokens,
-           sum(uncosted_cache_write_tokens) AS uncosted_cache_write_tokens, sum(task_count) AS task_count
+           sum(input_tokens)::bigint AS input_tokens, sum(output_tokens)::bigint AS output_tokens,
+           sum(cache_read_tokens)::bigint AS cache_read_tokens, sum(cache_write_tokens)::bigint AS cache_write_tokens,
+           sum(cost_usd_ticks)::bigint AS cost_usd_ticks, sum(uncosted_input_tokens)::bigint AS uncosted_input_tokens,
+           sum(uncosted_output_tokens)::bigint AS uncosted_output_tokens,
+           sum(uncosted_cache_read_tokens)::bigint AS uncosted_cache_read_tokens,
+           sum(uncosted_cache_write_tokens)::bigint AS uncosted_cache_write_tokens, sum(task_count)::bigint AS task_count
     FROM cells
     GROUP BY 1, 2, 3, 4";
 /// usage.sql's per_bucket when the cells are summed per bucket already.

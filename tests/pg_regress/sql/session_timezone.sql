@@ -1,6 +1,6 @@
 -- Everything the tick and the backfill write is independent of the session's
--- TimeZone (pg_cron runs the tick in the server's zone, often a DST one). 0.7.0
--- bounded a UTC day by "+ interval '1 day'", a calendar day in the session's zone:
+-- TimeZone (pg_cron runs the tick in the server's zone, often a DST one). 0.6.0
+-- and 0.7.0 bounded a UTC day by "+ interval '1 day'", a calendar day in the session's zone:
 -- under America/New_York the UTC days of its DST changes (2026-03-08, 2026-11-01)
 -- were sealed over 23 and 25 hours, so the keyed blocks and task days of those days
 -- were wrong and the per-agent reports and kpis with them. Here, with rows every 20
