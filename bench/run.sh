@@ -218,7 +218,8 @@ EXPLAIN (ANALYZE, BUFFERS) EXECUTE r('$ws', current_date - 89, current_date, '$z
 EXPLAIN (ANALYZE, BUFFERS) EXECUTE r('$ws', current_date - 89, current_date, '$zone', NULL, NULL, $agent, :'rs', :'re');
 SQL
   done
-  for spec in "runs:day:daily_runs" "outcomes:agent:outcomes_by_agent" "starts:none:starts_by_hour"; do
+  # (and kpis' distinct task count: the sealed task days and hours, the rest raw)
+  for spec in "runs:day:daily_runs" "outcomes:agent:outcomes_by_agent" "starts:none:starts_by_hour" "kpi_tasks:none:kpis"; do
     IFS=: read -r kind grouping name <<<"$spec"
     psql -X -q -d "$DB" > "$OUT/explain_${name}_$profile.txt" <<SQL
 SET jit = off;
