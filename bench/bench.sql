@@ -49,7 +49,9 @@ $$;
 -- almost a whole day of rows: the previous UTC day is taken off the sealed task
 -- days and stands for "today" at 23:55. Returns the median ms with that day read
 -- raw (as 0.7.0 did) and with its finished hours sealed (a seal with its cut at
--- 23:55 of that day, as the ticks of 0.8.0 leave it), then undoes it all.
+-- 23:55 of that day, as the ticks of 0.8.0 leave it), then undoes it all. The real
+-- current day's finished hours stay sealed in both (the state the rebuild left),
+-- so both also read its last hour or so raw: the day standing in is the difference.
 CREATE OR REPLACE FUNCTION bench.kpis_late_ms(p_ws uuid, p_tz text, p_runs int) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -60,7 +62,6 @@ DECLARE
 BEGIN
     BEGIN
         DELETE FROM usage_rollup.key_task_block WHERE bucket_start = y;
-        DELETE FROM usage_rollup.key_task_hour_block;
         day_raw := bench.median_ms(report, p_runs);
         PERFORM set_config('usage_rollup.safety_lag',
                            extract(epoch FROM now() - (y + interval '23 hours 55 minutes'))::bigint::text, true);
