@@ -52,7 +52,11 @@ BEGIN
                  CASE WHEN w <= 10 THEN v_agents ELSE 2 END AS na,
                  CASE WHEN w <= 10 THEN v_runtimes ELSE 1 END AS nr,
                  CASE WHEN w <= 10 THEN v_projects * 5 ELSE 5 END AS ni,
-                 now() - interval '5 minutes' - random() * p_days * interval '1 day' AS at
+                 -- (a task's usage rows are stamped at its completion, up to 15.5 minutes
+                 -- after "at": none in the future, where a row stays newer than the
+                 -- watermark and its bucket is read raw until its time comes, which
+                 -- skewed the reports measured right after a quick 1M rebuild)
+                 now() - interval '20 minutes' - random() * p_days * interval '1 day' AS at
           FROM (SELECT t, CASE WHEN r < 0.4 THEN 1 WHEN r < 0.8 THEN 2 + (t % 9) ELSE 11 + (t % 90) END AS w
                 FROM (SELECT t, random() AS r FROM generate_series(1, v_tasks) t) x) y) z;
 
