@@ -8,7 +8,9 @@
 -- (empty relations under the SQL of 0.7.0). Parameters as in usage.sql.
 -- the sealed days and hours as two arrays, built once: a task's NOT EXISTS probe
 -- below tests its one or two entries against them (a scan of a CTE per task cost
--- 20 ms of the dense benchmark's 1,800 raw tasks)
+-- 20 ms of the dense benchmark's 1,800 raw tasks). Read as
+-- "= ANY ((SELECT days FROM sealed)::timestamptz[])": without the cast the parser
+-- takes "= ANY ((subquery))" for a comparison with each row of the subquery.
 sealed AS MATERIALIZED (
     SELECT coalesce(array_agg(b.bucket_start) FILTER (WHERE b.width = 1440), '{}') AS days,
            coalesce(array_agg(b.bucket_start) FILTER (WHERE b.width = 60), '{}') AS hours
