@@ -58,3 +58,14 @@ pub fn sql_0_8_installed() -> bool {
         .or_raise("look up the installed SQL version")
         .unwrap_or(false)
 }
+
+/// Whether the SQL objects of 0.9.0 are installed: the report tiling's edges found
+/// in Rust (usage_rollup._day_edges, _range_edges) and the per-workspace rollup's
+/// runs (usage_rollup._ws_runs), which stands for the lot here.
+pub fn sql_0_9_installed() -> bool {
+    Spi::get_one::<bool>(
+        "SELECT pg_catalog.to_regprocedure('usage_rollup._ws_runs(timestamptz, timestamptz, timestamptz[], timestamptz[])') IS NOT NULL",
+    )
+    .or_raise("look up the installed SQL version")
+    .unwrap_or(false)
+}

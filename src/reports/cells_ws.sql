@@ -1,7 +1,7 @@
 -- usage.sql's rollup cells from usage_rollup.rollup_ws, for reports without an
 -- agent, project or runtime filter grouped by local day, local hour or nothing.
--- After tiling.sql (with _ws_blocks): the range is tiled by the largest
--- per-workspace rows (a UTC day, six hours, an hour, 15 minutes).
+-- After tiling_runs.sql (tiling.sql with _ws_blocks under older SQL): the range is
+-- tiled by the largest per-workspace rows (a UTC day, six hours, an hour, 15 minutes).
 -- a block's cells carry its group's start as their bucket: per_bucket then sums a
 -- group's blocks, and local time is looked at once per group
 cells AS (

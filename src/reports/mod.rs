@@ -44,6 +44,8 @@ const INTERIOR_AS_ONE: &str = "CASE WHEN bucket_start >= (($2 + 1)::timestamp AT
 const CELLS_FULL: &str = include_str!("cells_full.sql");
 const CELLS_WS: &str = include_str!("cells_ws.sql");
 const TILING: &str = include_str!("tiling.sql");
+const TILING_EDGES: &str = include_str!("tiling_edges.sql");
+const TILING_RUNS: &str = include_str!("tiling_runs.sql");
 const CELLS_KEY: &str = include_str!("cells_key.sql");
 /// _key_blocks' further arguments (tiling.sql's @sealed@): the sealed blocks near
 /// the range in `blocks` (a relation of width, bucket_start), as two arrays in one
@@ -224,10 +226,16 @@ fn _usage_query_sql(group_by: &str, exact_raw: bool, unfiltered: bool) -> String
 /// The usage report query from the per-workspace rollup (usage_rollup.rollup_ws).
 fn usage_ws_sql(group_by: &str) -> String {
     let binding = Binding::require("a usage report");
-    let local_date = "(@x@ AT TIME ZONE $4)::date";
-    let cells_ws = format!("{}{}", tiling("_ws_blocks", ""), CELLS_WS);
+    let cells_ws = |groups: Groups| {
+        let tiled = if catalog::sql_0_9_installed() {
+            TILING_RUNS.replace("@edges@", groups.edges())
+        } else {
+            tiling("_ws_blocks", "", groups)
+        };
+        expand_group_at(&format!("{tiled}{CELLS_WS}"), groups.group_at())
+    };
     let (group, local_group, cells, per_bucket) = match group_by {
-        "day" => ("(bucket_start AT TIME ZONE $4)::date", "l.local_ts::date", expand_group_at(&cells_ws, local_date), PER_BUCKET_SUM),
+        "day" => ("(bucket_start AT TIME ZONE $4)::date", "l.local_ts::date", cells_ws(Groups::Days), PER_BUCKET_SUM),
         // one range scan of one width, already summed per local hour of day
         "hour" => (
             "extract(hour FROM bucket_start AT TIME ZONE $4)::integer",
@@ -236,7 +244,7 @@ fn usage_ws_sql(group_by: &str) -> String {
             PER_BUCKET_AS_IS,
         ),
         // the range's ends split hours like local midnights do
-        "none" => ("NULL::integer", "NULL::integer", expand_group_at(&cells_ws, local_date), PER_BUCKET_SUM),
+        "none" => ("NULL::integer", "NULL::integer", cells_ws(Groups::Days), PER_BUCKET_SUM),
         other => pgrx::error!("usage_rollup: no per-workspace usage report is grouped by \"{other}\""),
     };
     binding.render(
@@ -252,10 +260,43 @@ fn usage_ws_sql(group_by: &str) -> String {
     )
 }
 
+/// How a tiling's groups are told apart: by local date, or by whether the local
+/// date is before, inside or after the report's days (IN_RANGE).
+#[derive(Clone, Copy)]
+enum Groups {
+    Days,
+    Range,
+}
+
+impl Groups {
+    /// tiling.sql's @edges@: where a group starts, from tz/edges.rs (0.9.0), or from
+    /// tiling_edges.sql's CTEs under older SQL.
+    fn edges(self) -> &'static str {
+        match (catalog::sql_0_9_installed(), self) {
+            (true, Groups::Days) => "usage_rollup._day_edges($8, $9, $4)",
+            (true, Groups::Range) => "usage_rollup._range_edges($8, $9, $4, $2, $3)",
+            (false, _) => "(SELECT pg_catalog.array_agg(e.e) FROM ws_edge e)",
+        }
+    }
+
+    /// The group of an instant @x@ in SQL (@group_at(x)@ of the templates).
+    fn group_at(self) -> &'static str {
+        match self {
+            Groups::Days => LOCAL_DATE,
+            Groups::Range => IN_RANGE,
+        }
+    }
+}
+
+/// The local date of an instant @x@.
+const LOCAL_DATE: &str = "(@x@ AT TIME ZONE $4)::date";
+
 /// tiling.sql by a blocks function of blocks.rs, with its further arguments
-/// (`sealed`: sealed() for _key_blocks, none for the others).
-fn tiling(blocks: &str, sealed: &str) -> String {
-    TILING.replace("@blocks@", blocks).replace("@sealed@", sealed)
+/// (`sealed`: sealed() for _key_blocks, none for the others), after the CTEs that
+/// find its edges under older SQL. @group_at(x)@ is left for the caller.
+fn tiling(blocks: &str, sealed: &str, groups: Groups) -> String {
+    let legacy = if catalog::sql_0_9_installed() { "" } else { TILING_EDGES };
+    format!("{legacy}{}", TILING.replace("@blocks@", blocks).replace("@sealed@", sealed).replace("@edges@", groups.edges()))
 }
 
 /// The usage report query grouped by agent, project or runtime with no other filter,
@@ -273,7 +314,7 @@ fn usage_key_sql(group_by: &str) -> String {
     let cells = expand_group_at(
         &format!(
             "{}{}",
-            tiling("_key_blocks", &sealed(KEYED_BLOCKS)),
+            tiling("_key_blocks", &sealed(KEYED_BLOCKS), Groups::Range),
             CELLS_KEY.replace("@key_columns@", &key_columns).replace("@dim@", dim).replace("@key_column@", column)
         ),
         IN_RANGE,
@@ -393,7 +434,7 @@ fn kpi_tasks_keyed_sql() -> String {
         (TASK_DAYS, NO_TASK_HOURS, NO_TASK_HOURS)
     };
     let keyed = KPI_TASKS_KEYED.replace("@key_task_hour@", hours).replace("@key_task_hour_count@", hour_counts);
-    let sql = format!("WITH\n{}{}{}", DIRTY, tiling("_key_blocks", &sealed(blocks)), keyed);
+    let sql = format!("WITH\n{}{}{}", DIRTY, tiling("_key_blocks", &sealed(blocks), Groups::Range), keyed);
     Binding::require("a report").render(&expand_group_at(&sql, IN_RANGE).replace("@watermark@", &watermark_literal()))
 }
 
@@ -437,14 +478,13 @@ fn _task_query_sql(kind: &str, grouping: &str, from_rollup: bool) -> String {
             "GROUP BY 1, 2, 3 ORDER BY 1 NULLS LAST, 2 NULLS LAST, 3 NULLS LAST",
         )
     };
-    let local_date = "(@x@ AT TIME ZONE $4)::date";
-    let tiled = |blocks: &str, group_at: &str| {
-        expand_group_at(&format!("{}{}", tiling(blocks, ""), TASKS_TILED), group_at)
+    let tiled = |blocks: &str, groups: Groups| {
+        expand_group_at(&format!("{}{}", tiling(blocks, "", groups), TASKS_TILED), groups.group_at())
     };
     let (rolled, local_group, key, level) = match grouping {
-        "day" => (tiled("_task_blocks", local_date), "l.local_ts::date", "NULL::uuid", "IS NULL"),
-        "agent" => (tiled("_task_agent_blocks", IN_RANGE), "p.k", "x.agent_id", "IS NOT NULL"),
-        _ => (tiled("_task_blocks", IN_RANGE), "NULL::integer", "NULL::uuid", "IS NULL"),
+        "day" => (tiled("_task_blocks", Groups::Days), "l.local_ts::date", "NULL::uuid", "IS NULL"),
+        "agent" => (tiled("_task_agent_blocks", Groups::Range), "p.k", "x.agent_id", "IS NOT NULL"),
+        _ => (tiled("_task_blocks", Groups::Range), "NULL::integer", "NULL::uuid", "IS NULL"),
     };
     binding.render(
         &queued(TASKS)

@@ -2,6 +2,7 @@
 //! SQL with the server's own `AT TIME ZONE`, so report boundaries agree with what
 //! users compare against; this module decides which zone that is.
 
+mod edges;
 mod resolve;
 
 pub use resolve::resolve;
