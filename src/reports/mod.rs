@@ -64,9 +64,14 @@ fn sealed(blocks: &str) -> String {
 /// The sealed keyed blocks (days, weeks, four weeks), the sealed task days and (0.8.0)
 /// task hours.
 const KEYED_BLOCKS: &str = "usage_rollup.key_rollup_block";
-const TASK_DAYS: &str = "(SELECT 1440 AS width, d.bucket_start FROM usage_rollup.key_task_block d)";
-const TASK_BLOCKS: &str = "(SELECT 1440 AS width, d.bucket_start FROM usage_rollup.key_task_block d
-          UNION ALL SELECT 60, h.bucket_start FROM usage_rollup.key_task_hour_block h)";
+macro_rules! sealed_task_days {
+    () => {
+        "SELECT 1440 AS width, d.bucket_start FROM usage_rollup.key_task_block d"
+    };
+}
+const TASK_DAYS: &str = concat!("(", sealed_task_days!(), ")");
+const TASK_BLOCKS: &str =
+    concat!("(", sealed_task_days!(), "\n          UNION ALL SELECT 60, h.bucket_start FROM usage_rollup.key_task_hour_block h)");
 /// The task hours' tables as empty relations, for the SQL of 0.7.0.
 const NO_TASK_HOURS: &str = "(SELECT NULL::uuid AS task_id, NULL::timestamptz AS bucket_start, NULL::uuid AS workspace_id,
           NULL::boolean AS single, NULL::bigint AS single_tasks WHERE false)";
