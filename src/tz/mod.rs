@@ -1,6 +1,7 @@
-//! Time zones (SPEC §4): resolve_tz() and local_today(). Local days are sliced in
-//! SQL with the server's own `AT TIME ZONE`, so report boundaries agree with what
-//! users compare against; this module decides which zone that is.
+//! Time zones (SPEC §4): resolve_tz() and local_today(). Local days are sliced with
+//! the server's own zone data (`AT TIME ZONE` in SQL, and the same lookup and
+//! pg_localtime in edges.rs), so report boundaries agree with what users compare
+//! against; this module decides which zone that is.
 
 mod edges;
 mod resolve;
