@@ -61,10 +61,7 @@ fn _ws_runs(
         name!(run_end, TimestampWithTimeZone),
     ),
 > {
-    let (start, end) = (range_start.into_inner(), range_end.into_inner());
-    let edges: Vec<i64> = edges.unwrap_or_default().into_iter().map(|e| e.into_inner()).collect();
-    let dirty: Vec<i64> = dirty.unwrap_or_default().into_iter().map(|d| d.into_inner()).collect();
-    check_edges(start, end, &edges);
+    let (start, end, edges, dirty) = instants(range_start, range_end, edges, dirty);
     let runs = runs(&tile(WIDTHS, start, end, edges, dirty, None));
     TableIterator::new(runs.into_iter().map(|(width, group, from, to)| (width as i16, ts(group), ts(from), ts(to))))
 }
@@ -174,21 +171,28 @@ fn tiled(
     dirty: Option<Vec<TimestampWithTimeZone>>,
     sealed: Option<&Sealed>,
 ) -> Vec<(i64, TimestampWithTimeZone, TimestampWithTimeZone)> {
-    let edges: Vec<i64> = edges.unwrap_or_default().into_iter().map(|e| e.into_inner()).collect();
-    let dirty: Vec<i64> = dirty.unwrap_or_default().into_iter().map(|d| d.into_inner()).collect();
-    let (start, end) = (range_start.into_inner(), range_end.into_inner());
-    check_edges(start, end, &edges);
+    let (start, end, edges, dirty) = instants(range_start, range_end, edges, dirty);
     let blocks = tile(widths, start, end, edges, dirty, sealed);
     blocks.into_iter().map(|(width, t, group)| (width, ts(t), ts(group))).collect()
 }
 
-/// The range's bounds and edges are 15-minute bucket edges.
-fn check_edges(start: i64, end: i64, edges: &[i64]) {
+/// A tiling's arguments in microseconds (range start, range end, edges, dirty
+/// buckets), after checking that the bounds and edges are 15-minute bucket edges.
+fn instants(
+    range_start: TimestampWithTimeZone,
+    range_end: TimestampWithTimeZone,
+    edges: Option<Vec<TimestampWithTimeZone>>,
+    dirty: Option<Vec<TimestampWithTimeZone>>,
+) -> (i64, i64, Vec<i64>, Vec<i64>) {
+    let edges: Vec<i64> = edges.unwrap_or_default().into_iter().map(|e| e.into_inner()).collect();
+    let dirty: Vec<i64> = dirty.unwrap_or_default().into_iter().map(|d| d.into_inner()).collect();
+    let (start, end) = (range_start.into_inner(), range_end.into_inner());
     for t in [start, end].iter().chain(edges.iter()) {
         if t.rem_euclid(15 * MINUTE) != 0 {
             pgrx::error!("usage_rollup could not tile a report range: {t} is not on a 15-minute bucket edge");
         }
     }
+    (start, end, edges, dirty)
 }
 
 fn ts(t: i64) -> TimestampWithTimeZone {

@@ -232,10 +232,9 @@ fn _usage_query_sql(group_by: &str, exact_raw: bool, unfiltered: bool) -> String
 fn usage_ws_sql(group_by: &str) -> String {
     let binding = Binding::require("a usage report");
     let cells_ws = |groups: Groups| {
-        let tiled = if catalog::sql_0_9_installed() {
-            TILING_RUNS.replace("@edges@", groups.edges())
-        } else {
-            tiling("_ws_blocks", "", groups)
+        let tiled = match groups.edges() {
+            Some(edges) => TILING_RUNS.replace("@edges@", edges),
+            None => tiling("_ws_blocks", "", groups),
         };
         expand_group_at(&format!("{tiled}{CELLS_WS}"), groups.group_at())
     };
@@ -274,13 +273,13 @@ enum Groups {
 }
 
 impl Groups {
-    /// tiling.sql's @edges@: where a group starts, from tz/edges.rs (0.9.0), or from
-    /// tiling_edges.sql's CTEs under older SQL.
-    fn edges(self) -> &'static str {
+    /// Where a group starts, from tz/edges.rs (the SQL of 0.9.0); None under older
+    /// SQL, where tiling.sql finds them with tiling_edges.sql's CTEs.
+    fn edges(self) -> Option<&'static str> {
         match (catalog::sql_0_9_installed(), self) {
-            (true, Groups::Days) => "usage_rollup._day_edges($8, $9, $4)",
-            (true, Groups::Range) => "usage_rollup._range_edges($8, $9, $4, $2, $3)",
-            (false, _) => "(SELECT pg_catalog.array_agg(e.e) FROM ws_edge e)",
+            (true, Groups::Days) => Some("usage_rollup._day_edges($8, $9, $4)"),
+            (true, Groups::Range) => Some("usage_rollup._range_edges($8, $9, $4, $2, $3)"),
+            (false, _) => None,
         }
     }
 
@@ -300,8 +299,11 @@ const LOCAL_DATE: &str = "(@x@ AT TIME ZONE $4)::date";
 /// (`sealed`: sealed() for _key_blocks, none for the others), after the CTEs that
 /// find its edges under older SQL. @group_at(x)@ is left for the caller.
 fn tiling(blocks: &str, sealed: &str, groups: Groups) -> String {
-    let legacy = if catalog::sql_0_9_installed() { "" } else { TILING_EDGES };
-    format!("{legacy}{}", TILING.replace("@blocks@", blocks).replace("@sealed@", sealed).replace("@edges@", groups.edges()))
+    let (legacy, edges) = match groups.edges() {
+        Some(edges) => ("", edges),
+        None => (TILING_EDGES, "(SELECT pg_catalog.array_agg(e.e) FROM ws_edge e)"),
+    };
+    format!("{legacy}{}", TILING.replace("@blocks@", blocks).replace("@sealed@", sealed).replace("@edges@", edges))
 }
 
 /// The usage report query grouped by agent, project or runtime with no other filter,
