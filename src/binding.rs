@@ -16,6 +16,26 @@ pub const BUCKET_SECONDS: i64 = 900;
 /// row used to fail every tick until its bucket was removed from the queue by hand.
 pub const BUCKET_LIMIT: &str = "294276-12-31 23:45:00+00";
 
+/// An instant in microseconds since 2000-01-01 00:00 UTC, checked to be a bucket
+/// edge: the report tilings and the local-day edges work in whole buckets. `task`
+/// completes "usage_rollup could not ..." in the error.
+pub fn bucket_edge(t: TimestampWithTimeZone, task: &str) -> i64 {
+    let micros = t.into_inner();
+    if micros.rem_euclid(BUCKET_SECONDS * 1_000_000) != 0 {
+        pgrx::error!(
+            "usage_rollup could not {task}: {} is not on a 15-minute bucket edge",
+            t.to_iso_string()
+        );
+    }
+    micros
+}
+
+/// The timestamp of an instant in microseconds since 2000-01-01 00:00 UTC.
+pub fn timestamp(t: i64, task: &str) -> TimestampWithTimeZone {
+    TimestampWithTimeZone::try_from(t)
+        .unwrap_or_else(|_| pgrx::error!("usage_rollup could not {task}: {t} is not a timestamp"))
+}
+
 /// The coarser widths of usage_rollup.rollup_ws, in minutes, each made of whole
 /// rows of the one before it (15-minute rows first): an hour, six hours, a UTC day.
 pub const WS_WIDTHS: [(i64, i64); 3] = [(60, 15), (360, 60), (1440, 360)];
@@ -91,12 +111,12 @@ impl Binding {
                     Error::BoundTableDropped { tables: gone }.raise();
                 }
                 Binding {
-                usage: row.get(1).or_raise("read the binding").unwrap_or_default(),
-                tasks: row.get(2).or_raise("read the binding").unwrap_or_default(),
-                agents: row.get(3).or_raise("read the binding").unwrap_or_default(),
-                issues: row.get(4).or_raise("read the binding").unwrap_or_default(),
-                has_cost: row.get(5).or_raise("read the binding").unwrap_or(false),
-                has_failure_reason: row.get(6).or_raise("read the binding").unwrap_or(false),
+                    usage: row.get(1).or_raise("read the binding").unwrap_or_default(),
+                    tasks: row.get(2).or_raise("read the binding").unwrap_or_default(),
+                    agents: row.get(3).or_raise("read the binding").unwrap_or_default(),
+                    issues: row.get(4).or_raise("read the binding").unwrap_or_default(),
+                    has_cost: row.get(5).or_raise("read the binding").unwrap_or(false),
+                    has_failure_reason: row.get(6).or_raise("read the binding").unwrap_or(false),
                 }
             })
         })
@@ -111,21 +131,35 @@ impl Binding {
     /// `@usage@ @tasks@ @agents@ @issues@` (u, t, a, i by convention),
     /// `@cost@` (the usage row's cost, NULL without the optional column),
     /// `@failure_reason@`, `@bucket@` (the bucket of `u.created_at`),
-    /// `@usage_measures@` and `@task_filters@` (see above).
+    /// `@usage_measures@` and `@task_filters@` (see above), and `@sum_usage(x)@`:
+    /// the ten report measures of rows aliased x summed (rollup rows into a report).
     pub fn render(&self, template: &str) -> String {
-        template
-            .replace("@usage_measures@", USAGE_MEASURES)
-            .replace("@task_filters@", TASK_FILTERS)
-            .replace("@usage@", &self.usage)
-            .replace("@tasks@", &self.tasks)
-            .replace("@agents@", &self.agents)
-            .replace("@issues@", &self.issues)
-            .replace("@cost@", if self.has_cost { "u.cost_usd_ticks" } else { "NULL::bigint" })
-            .replace(
-                "@failure_reason@",
-                if self.has_failure_reason { "t.failure_reason" } else { "NULL::text" },
-            )
-            .replace("@bucket@", BUCKET_EXPR)
+        crate::template::expand(template, "sum_usage", |alias| {
+            crate::template::sums(alias, crate::template::REPORT_MEASURES)
+        })
+        .replace("@usage_measures@", USAGE_MEASURES)
+        .replace("@task_filters@", TASK_FILTERS)
+        .replace("@usage@", &self.usage)
+        .replace("@tasks@", &self.tasks)
+        .replace("@agents@", &self.agents)
+        .replace("@issues@", &self.issues)
+        .replace(
+            "@cost@",
+            if self.has_cost {
+                "u.cost_usd_ticks"
+            } else {
+                "NULL::bigint"
+            },
+        )
+        .replace(
+            "@failure_reason@",
+            if self.has_failure_reason {
+                "t.failure_reason"
+            } else {
+                "NULL::text"
+            },
+        )
+        .replace("@bucket@", BUCKET_EXPR)
     }
 }
 
@@ -146,7 +180,8 @@ mod unit {
 
     #[test]
     fn render_substitutes_every_placeholder() {
-        let sql = sample(true).render("@usage@ @tasks@ @agents@ @issues@ @cost@ @failure_reason@ @bucket@");
+        let sql = sample(true)
+            .render("@usage@ @tasks@ @agents@ @issues@ @cost@ @failure_reason@ @bucket@");
         assert_eq!(
             sql,
             format!(
@@ -171,7 +206,13 @@ mod tests {
     /// date_trunc in a +05:30 session would give half-hour-aligned buckets.
     #[pg_test]
     fn bucket_of_ignores_the_session_timezone() {
-        for zone in ["UTC", "Asia/Kolkata", "Asia/Kathmandu", "Pacific/Chatham", "America/St_Johns"] {
+        for zone in [
+            "UTC",
+            "Asia/Kolkata",
+            "Asia/Kathmandu",
+            "Pacific/Chatham",
+            "America/St_Johns",
+        ] {
             Spi::run(&format!("SET LOCAL timezone = '{zone}'")).unwrap();
             for (ts, expected) in [
                 ("2026-03-01 18:40:00+00", "2026-03-01 18:30:00+00"),
@@ -205,7 +246,9 @@ mod tests {
         Spi::run("SET client_min_messages = warning").unwrap();
         Spi::run("SELECT usage_rollup.attach()").unwrap();
         let drift: i64 =
-            Spi::get_one("SELECT count(*) FROM usage_rollup.verify('-infinity', 'infinity')").unwrap().unwrap();
+            Spi::get_one("SELECT count(*) FROM usage_rollup.verify('-infinity', 'infinity')")
+                .unwrap()
+                .unwrap();
         assert_eq!(drift, 0);
     }
 

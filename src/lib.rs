@@ -23,6 +23,7 @@ mod reports;
 mod runs;
 mod schedule;
 mod settings;
+mod template;
 mod tick;
 mod tz;
 

@@ -5,11 +5,12 @@
 
 use crate::binding::{Binding, BUCKET_LIMIT, BUCKET_SECONDS};
 use crate::errors::SpiExt;
+use crate::template::{self, MEASURES};
 use pgrx::prelude::*;
 
 mod narrow;
-pub use narrow::installed as per_workspace_installed;
 pub use narrow::coarse_widths;
+pub use narrow::installed as per_workspace_installed;
 
 const AGGREGATE: &str = include_str!("aggregate.sql");
 const REPLACE: &str = include_str!("replace.sql");
@@ -30,53 +31,56 @@ pub fn aggregate_sql(binding: &Binding, rows: &str) -> String {
     binding.render(&AGGREGATE.replace("@rows@", rows))
 }
 
-/// The stored measures of the rollup tables, in column order.
-const MEASURES: [&str; 11] = [
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cost_usd_ticks",
-    "uncosted_input_tokens",
-    "uncosted_output_tokens",
-    "uncosted_cache_read_tokens",
-    "uncosted_cache_write_tokens",
-    "task_count",
-    "event_count",
-];
-
-/// The ON CONFLICT tail of an upsert into a rollup table aliased `alias`: take the
-/// fresh measures, and write only rows whose measures changed (an unchanged row is
-/// not rewritten, so a recompute of a clean bucket costs no dead tuples).
-fn upsert_measures(sql: &str, alias: &str) -> String {
-    let set = MEASURES.iter().map(|m| format!("{m} = excluded.{m}")).collect::<Vec<_>>().join(", ");
-    let old = MEASURES.iter().map(|m| format!("{alias}.{m}")).collect::<Vec<_>>().join(", ");
-    let new = MEASURES.iter().map(|m| format!("excluded.{m}")).collect::<Vec<_>>().join(", ");
-    sql.replace(&format!("@upsert_measures({alias})@"), &format!("{set}\n    WHERE ({old}) IS DISTINCT FROM ({new})"))
+/// The ON CONFLICT tail of an upsert into a rollup table aliased `alias`
+/// (@upsert_measures(alias)@): take the fresh measures, and write only rows whose
+/// measures changed (an unchanged row is not rewritten, so a recompute of a clean
+/// bucket costs no dead tuples).
+fn upsert_measures(sql: &str) -> String {
+    template::expand(sql, "upsert_measures", |alias| {
+        let set = MEASURES
+            .iter()
+            .map(|m| format!("{m} = excluded.{m}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let old = MEASURES
+            .iter()
+            .map(|m| format!("{alias}.{m}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let new = MEASURES
+            .iter()
+            .map(|m| format!("excluded.{m}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!("{set}\n    WHERE ({old}) IS DISTINCT FROM ({new})")
+    })
 }
 
 /// The measures of rollup rows aliased `alias` summed, each under its own name
 /// (@sum_measures(alias)@ in a template): the per-workspace widths and the keyed
 /// blocks are sums of rollup rows, or of their own narrower rows.
-pub(crate) fn sum_measures(sql: &str, alias: &str) -> String {
-    let sums = MEASURES.iter().map(|m| format!("sum({alias}.{m})::bigint AS {m}")).collect::<Vec<_>>().join(", ");
-    sql.replace(&format!("@sum_measures({alias})@"), &sums)
+pub(crate) fn sum_measures(sql: &str) -> String {
+    template::expand(sql, "sum_measures", |alias| {
+        template::sums(alias, &MEASURES)
+    })
 }
 
-/// The ON CONFLICT tail that adds a delta's measures to a rollup table's row (NULL
-/// sums stay NULL only while both sides are NULL, as sum() over the union would).
-fn add_measures(sql: &str, alias: &str) -> String {
-    let set = MEASURES
-        .iter()
-        .map(|m| {
-            format!(
-                "{m} = CASE WHEN {alias}.{m} IS NULL THEN excluded.{m} WHEN excluded.{m} IS NULL THEN {alias}.{m} \
-                 ELSE {alias}.{m} + excluded.{m} END"
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    sql.replace(&format!("@add_measures({alias})@"), &set)
+/// The ON CONFLICT tail that adds a delta's measures to the row of a rollup table
+/// aliased `alias` (@add_measures(alias)@; NULL sums stay NULL only while both
+/// sides are NULL, as sum() over the union would).
+fn add_measures(sql: &str) -> String {
+    template::expand(sql, "add_measures", |alias| {
+        MEASURES
+            .iter()
+            .map(|m| {
+                format!(
+                    "{m} = CASE WHEN {alias}.{m} IS NULL THEN excluded.{m} WHEN excluded.{m} IS NULL THEN {alias}.{m} \
+                     ELSE {alias}.{m} + excluded.{m} END"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
 }
 
 /// The rows a recompute may read: stamped (updated_at, else created_at) before a
@@ -88,20 +92,33 @@ const INCLUDED: &str = "coalesce(x.updated_at, x.created_at) < @cut@";
 
 /// Returns what it did and the buckets whose rollup rows changed: a recompute that
 /// finds a bucket as it was writes nothing, and leaves its keyed blocks sealed.
-fn replace(binding: &Binding, rows: &str, scope: &str, args: &[pgrx::datum::DatumWithOid]) -> Outcome {
+fn replace(
+    binding: &Binding,
+    rows: &str,
+    scope: &str,
+    args: &[pgrx::datum::DatumWithOid],
+) -> Outcome {
     let sql = binding.render(&upsert_measures(
-        &REPLACE.replace("@aggregate@", &aggregate_sql(binding, rows)).replace("@scope@", scope),
-        "r",
+        &REPLACE
+            .replace("@aggregate@", &aggregate_sql(binding, rows))
+            .replace("@scope@", scope),
     ));
     let (written, raw, changed): (Option<i64>, Option<i64>, Option<Vec<TimestampWithTimeZone>>) =
         Spi::get_three_with_args(&sql, args).or_raise("recompute rollup buckets");
     crate::keyed::touched(&changed.unwrap_or_default());
-    Outcome { rows_written: written.unwrap_or(0), raw_rows: raw.unwrap_or(0) }
+    Outcome {
+        rows_written: written.unwrap_or(0),
+        raw_rows: raw.unwrap_or(0),
+    }
 }
 
 /// Rebuild the given buckets (bucket starts, duplicates allowed) from their rows
 /// stamped before `cut`.
-pub fn buckets(binding: &Binding, starts: &[TimestampWithTimeZone], cut: TimestampWithTimeZone) -> Outcome {
+pub fn buckets(
+    binding: &Binding,
+    starts: &[TimestampWithTimeZone],
+    cut: TimestampWithTimeZone,
+) -> Outcome {
     if starts.is_empty() {
         return Outcome::default();
     }
@@ -118,8 +135,12 @@ pub fn buckets(binding: &Binding, starts: &[TimestampWithTimeZone], cut: Timesta
                              OFFSET 0) u",
         INCLUDED.replace("@cut@", "$2")
     );
-    let outcome =
-        replace(binding, &rows, "r.bucket_start = ANY ($1::timestamptz[])", &[starts.to_vec().into(), cut.into()]);
+    let outcome = replace(
+        binding,
+        &rows,
+        "r.bucket_start = ANY ($1::timestamptz[])",
+        &[starts.to_vec().into(), cut.into()],
+    );
     // its rows are not counted: tick() returns the rollup rows it wrote (SPEC §8)
     narrow::buckets(starts);
     crate::keyed::tasks::recomputed(starts);
@@ -144,12 +165,23 @@ pub fn variants_of_buckets(binding: &Binding, starts: &[TimestampWithTimeZone]) 
 
 /// Refresh the variant list for the tasks of the rows append() added: those stamped
 /// in [from, to) in these buckets.
-pub fn variants_of_new(binding: &Binding, starts: &[TimestampWithTimeZone], from: TimestampWithTimeZone, to: TimestampWithTimeZone) {
+pub fn variants_of_new(
+    binding: &Binding,
+    starts: &[TimestampWithTimeZone],
+    from: TimestampWithTimeZone,
+    to: TimestampWithTimeZone,
+) {
     if starts.is_empty() {
         return;
     }
-    let touched = format!("SELECT DISTINCT u.task_id FROM {WINDOW_ROWS} WHERE @bucket@ = ANY ($1::timestamptz[])");
-    refresh_variants(binding, &touched, &[starts.to_vec().into(), from.into(), to.into()]);
+    let touched = format!(
+        "SELECT DISTINCT u.task_id FROM {WINDOW_ROWS} WHERE @bucket@ = ANY ($1::timestamptz[])"
+    );
+    refresh_variants(
+        binding,
+        &touched,
+        &[starts.to_vec().into(), from.into(), to.into()],
+    );
 }
 
 fn refresh_variants(binding: &Binding, touched: &str, args: &[pgrx::datum::DatumWithOid]) {
@@ -175,36 +207,49 @@ const WINDOW_ROWS: &str = "(SELECT * FROM @usage@ x
 
 /// Add the rows stamped in [from, to) of these buckets to both rollups (append.sql:
 /// the buckets must hold no other change since the watermark `from`).
-pub fn append(binding: &Binding, starts: &[TimestampWithTimeZone], from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> Outcome {
+pub fn append(
+    binding: &Binding,
+    starts: &[TimestampWithTimeZone],
+    from: TimestampWithTimeZone,
+    to: TimestampWithTimeZone,
+) -> Outcome {
     if starts.is_empty() {
         return Outcome::default();
     }
-    let per_workspace = if narrow::installed() { narrow::append_sql("delta") } else { String::new() };
-    let sql = binding.render(&add_measures(
-        &add_measures(
-            &APPEND.replace("@window_rows@", WINDOW_ROWS).replace("@per_workspace@", &per_workspace),
-            "r",
-        ),
-        "w",
-    ))
-    .replace("@bucket_limit@", BUCKET_LIMIT);
+    let per_workspace = if narrow::installed() {
+        narrow::append_sql("delta")
+    } else {
+        String::new()
+    };
+    let sql = binding
+        .render(&add_measures(
+            &APPEND
+                .replace("@window_rows@", WINDOW_ROWS)
+                .replace("@per_workspace@", &per_workspace),
+        ))
+        .replace("@bucket_limit@", BUCKET_LIMIT);
     let (written, raw): (Option<i64>, Option<i64>) =
-        Spi::get_two_with_args(&sql, &[starts.to_vec().into(), from.into(), to.into()]).or_raise("append new rows to the rollup");
+        Spi::get_two_with_args(&sql, &[starts.to_vec().into(), from.into(), to.into()])
+            .or_raise("append new rows to the rollup");
     crate::keyed::touched(starts);
     crate::keyed::tasks::recomputed(starts);
-    Outcome { rows_written: written.unwrap_or(0), raw_rows: raw.unwrap_or(0) }
+    Outcome {
+        rows_written: written.unwrap_or(0),
+        raw_rows: raw.unwrap_or(0),
+    }
 }
 
 /// Rebuild the whole variant list from the usage table (one pass; after backfill).
 pub fn rebuild_variants(binding: &Binding) {
     Spi::run("DELETE FROM usage_rollup.variant").or_raise("rebuild the variant list");
-    let sql = binding.render(
-        "INSERT INTO usage_rollup.variant (task_id, provider, model) \
+    let sql = binding
+        .render(
+            "INSERT INTO usage_rollup.variant (task_id, provider, model) \
          SELECT u.task_id, pg_catalog.lower(u.provider), u.model FROM @usage@ u \
          WHERE u.task_id IN (SELECT m.task_id FROM @usage@ m WHERE @may_pair@) \
          GROUP BY 1, 2, 3 HAVING count(*) > 1",
-    )
-    .replace("@may_pair@", &may_pair(binding, "m"));
+        )
+        .replace("@may_pair@", &may_pair(binding, "m"));
     Spi::run(&sql).or_raise("rebuild the variant list");
 }
 
@@ -239,7 +284,12 @@ fn may_pair(binding: &Binding, alias: &str) -> String {
 
 /// Rebuild every bucket in [from, to) from its rows stamped before `cut`; both
 /// bounds must be bucket-aligned.
-pub fn range(binding: &Binding, from: TimestampWithTimeZone, to: TimestampWithTimeZone, cut: TimestampWithTimeZone) -> Outcome {
+pub fn range(
+    binding: &Binding,
+    from: TimestampWithTimeZone,
+    to: TimestampWithTimeZone,
+    cut: TimestampWithTimeZone,
+) -> Outcome {
     let empty = range_is_empty(from, to);
     let outcome = if empty {
         fill(binding, from, to, cut)
@@ -277,7 +327,12 @@ fn range_is_empty(from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> boo
 /// empty): nothing to compare or delete, so the aggregate is computed by CREATE
 /// TABLE AS, which may run in parallel (a statement that also writes never does:
 /// measured 2.6 s instead of 8 s of aggregate for 1M rows), then appended.
-fn fill(binding: &Binding, from: TimestampWithTimeZone, to: TimestampWithTimeZone, cut: TimestampWithTimeZone) -> Outcome {
+fn fill(
+    binding: &Binding,
+    from: TimestampWithTimeZone,
+    to: TimestampWithTimeZone,
+    cut: TimestampWithTimeZone,
+) -> Outcome {
     // a utility statement takes no parameters: the bounds go in as literals
     let (f, t, c): (Option<String>, Option<String>, Option<String>) = Spi::get_three_with_args(
         "SELECT pg_catalog.quote_literal($1), pg_catalog.quote_literal($2), pg_catalog.quote_literal($3)",
@@ -301,15 +356,25 @@ fn fill(binding: &Binding, from: TimestampWithTimeZone, to: TimestampWithTimeZon
     )
     .or_raise("fill the rollup");
     Spi::run("DROP TABLE pg_temp.usage_rollup_fill").or_raise("fill the rollup");
-    Outcome { rows_written: written.unwrap_or(0), raw_rows: raw.unwrap_or(0) }
+    Outcome {
+        rows_written: written.unwrap_or(0),
+        raw_rows: raw.unwrap_or(0),
+    }
 }
 
 /// Buckets of usage rows stamped (updated_at, else created_at) in [from, to).
-pub fn discover(binding: &Binding, from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> Vec<TimestampWithTimeZone> {
+pub fn discover(
+    binding: &Binding,
+    from: TimestampWithTimeZone,
+    to: TimestampWithTimeZone,
+) -> Vec<TimestampWithTimeZone> {
     if from >= to {
         return Vec::new();
     }
-    let sql = format!("SELECT pg_catalog.array_agg(bucket_start) FROM ({}) d", binding.render(DISCOVER));
+    let sql = format!(
+        "SELECT pg_catalog.array_agg(bucket_start) FROM ({}) d",
+        binding.render(DISCOVER)
+    );
     Spi::get_one_with_args::<Vec<TimestampWithTimeZone>>(&sql, &[from.into(), to.into()])
         .or_raise("discover changed usage rows")
         .unwrap_or_default()

@@ -8,13 +8,7 @@
 -- queue it cannot see, once ran to 680k rows and had the 13k rollup rows of a
 -- sparse 90-day Kolkata report sorted with them, +6 ms, instead of hashed.)
 ws_cells AS MATERIALIZED (
-    SELECT b.group_start AS bucket_start, r.provider, r.model,
-           sum(r.input_tokens)::bigint AS input_tokens, sum(r.output_tokens)::bigint AS output_tokens,
-           sum(r.cache_read_tokens)::bigint AS cache_read_tokens, sum(r.cache_write_tokens)::bigint AS cache_write_tokens,
-           sum(r.cost_usd_ticks)::bigint AS cost_usd_ticks, sum(r.uncosted_input_tokens)::bigint AS uncosted_input_tokens,
-           sum(r.uncosted_output_tokens)::bigint AS uncosted_output_tokens,
-           sum(r.uncosted_cache_read_tokens)::bigint AS uncosted_cache_read_tokens,
-           sum(r.uncosted_cache_write_tokens)::bigint AS uncosted_cache_write_tokens, sum(r.task_count)::bigint AS task_count
+    SELECT b.group_start AS bucket_start, r.provider, r.model, @sum_usage(r)@
     FROM ws_run b
     -- an index range scan per run (the planner cannot estimate the runs), by index
     -- only: rollup_ws_workspace_time covers these columns

@@ -32,12 +32,7 @@ ws_dirty AS MATERIALIZED (
 ),
 cells AS (
     SELECT f.b AS bucket_start, NULL::uuid AS agent_id, NULL::uuid AS project_id, NULL::uuid AS runtime_id, y.provider, y.model,
-           sum(y.input_tokens)::bigint AS input_tokens, sum(y.output_tokens)::bigint AS output_tokens,
-           sum(y.cache_read_tokens)::bigint AS cache_read_tokens, sum(y.cache_write_tokens)::bigint AS cache_write_tokens,
-           sum(y.cost_usd_ticks)::bigint AS cost_usd_ticks, sum(y.uncosted_input_tokens)::bigint AS uncosted_input_tokens,
-           sum(y.uncosted_output_tokens)::bigint AS uncosted_output_tokens,
-           sum(y.uncosted_cache_read_tokens)::bigint AS uncosted_cache_read_tokens,
-           sum(y.uncosted_cache_write_tokens)::bigint AS uncosted_cache_write_tokens, sum(y.task_count)::bigint AS task_count
+           @sum_usage(y)@
     FROM usage_rollup.rollup_ws y
     JOIN ws_local l ON l.b = y.bucket_start
     JOIN ws_first f ON f.g = l.g

@@ -88,15 +88,7 @@ local_bucket AS MATERIALIZED (
     FROM (SELECT DISTINCT bucket_start FROM per_bucket OFFSET 0) b
 ),
 grouped AS (
-    SELECT @local_group@ AS g, p.provider, p.model,
-           sum(p.input_tokens)::bigint AS input_tokens, sum(p.output_tokens)::bigint AS output_tokens,
-           sum(p.cache_read_tokens)::bigint AS cache_read_tokens, sum(p.cache_write_tokens)::bigint AS cache_write_tokens,
-           sum(p.cost_usd_ticks)::bigint AS cost_usd_ticks,
-           sum(p.uncosted_input_tokens)::bigint AS uncosted_input_tokens,
-           sum(p.uncosted_output_tokens)::bigint AS uncosted_output_tokens,
-           sum(p.uncosted_cache_read_tokens)::bigint AS uncosted_cache_read_tokens,
-           sum(p.uncosted_cache_write_tokens)::bigint AS uncosted_cache_write_tokens,
-           sum(p.task_count)::bigint AS task_count
+    SELECT @local_group@ AS g, p.provider, p.model, @sum_usage(p)@
     FROM per_bucket p JOIN local_bucket l ON l.bucket_start = p.bucket_start
     WHERE l.local_ts::date BETWEEN $2 AND $3
     GROUP BY 1, 2, 3

@@ -10,11 +10,13 @@
 //! here one pg_localtime per hour, and one per quarter only in an hour whose date or
 //! UTC offset changes.
 
+use crate::binding::{bucket_edge, timestamp};
 use pgrx::datum::Date;
 use pgrx::prelude::*;
 use std::ffi::CString;
 
 const QUARTER: i64 = 15 * 60 * 1_000_000;
+const TASK: &str = "find the local days of a report range";
 const HOUR: i64 = 4 * QUARTER;
 const DAY: i64 = 24 * HOUR;
 /// Seconds from 1970-01-01 (pg_time_t's epoch) to 2000-01-01 (a timestamp's).
@@ -31,16 +33,20 @@ enum Clock {
 
 impl Clock {
     fn new(zone: &str) -> Clock {
-        let name = CString::new(zone)
-            .unwrap_or_else(|_| pgrx::error!("usage_rollup: time zone name {zone:?} contains a zero byte"));
+        let name = CString::new(zone).unwrap_or_else(|_| {
+            pgrx::error!("usage_rollup: time zone name {zone:?} contains a zero byte")
+        });
         // SAFETY: PostgreSQL's own lookups, on a NUL-terminated copy of the name;
         // downcase_truncate_identifier returns a palloc'd string, DecodeTimezoneAbbrev
         // only reads it, and pg_tzset returns a cached zone (or NULL) that lives as
         // long as the backend.
         unsafe {
-            let lower = pg_sys::downcase_truncate_identifier(name.as_ptr(), zone.len() as i32, false);
+            let lower =
+                pg_sys::downcase_truncate_identifier(name.as_ptr(), zone.len() as i32, false);
             let (mut offset, mut tz) = (0, std::ptr::null_mut());
-            if pg_sys::DecodeTimezoneAbbrev(0, lower, &mut offset, &mut tz) != pg_sys::UNKNOWN_FIELD as i32 {
+            if pg_sys::DecodeTimezoneAbbrev(0, lower, &mut offset, &mut tz)
+                != pg_sys::UNKNOWN_FIELD as i32
+            {
                 return Clock::Abbreviation(zone.into_datum().expect("a text datum"));
             }
             let tz = pg_sys::pg_tzset(name.as_ptr());
@@ -71,9 +77,14 @@ impl Clock {
                 // SAFETY: timestamptz_zone(text, timestamptz) is strict and returns a
                 // pass-by-value timestamp.
                 let local = unsafe {
-                    pgrx::direct_function_call::<i64>(pg_sys::timestamptz_zone, &[Some(*name), Some(pg_sys::Datum::from(t))])
+                    pgrx::direct_function_call::<i64>(
+                        pg_sys::timestamptz_zone,
+                        &[Some(*name), Some(pg_sys::Datum::from(t))],
+                    )
                 };
-                local.unwrap_or_else(|| pgrx::error!("usage_rollup could not convert {t} to local time"))
+                local.unwrap_or_else(|| {
+                    pgrx::error!("usage_rollup could not convert {t} to local time")
+                })
             }
         }
     }
@@ -87,13 +98,13 @@ impl Clock {
 /// fall-back from after a midnight to before it inside one hour, which would leave
 /// and re-enter a date; no zone in the test tz_edges does that, so no test fails
 /// without it.)
-fn edges(clock: &Clock, start: i64, end: i64, group: impl Fn(i64) -> i64) -> Vec<i64> {
-    for t in [start, end] {
-        if t.rem_euclid(QUARTER) != 0 {
-            let shown = TimestampWithTimeZone::try_from(t).map(|x| x.to_iso_string()).unwrap_or_else(|_| t.to_string());
-            pgrx::error!("usage_rollup could not find the local days of a report range: {shown} is not on a 15-minute bucket edge");
-        }
-    }
+fn edges(
+    clock: &Clock,
+    start: TimestampWithTimeZone,
+    end: TimestampWithTimeZone,
+    group: impl Fn(i64) -> i64,
+) -> Vec<TimestampWithTimeZone> {
+    let (start, end) = (bucket_edge(start, TASK), bucket_edge(end, TASK));
     let mut found = Vec::new();
     let mut t = start;
     let mut local = clock.local(t);
@@ -105,7 +116,7 @@ fn edges(clock: &Clock, start: i64, end: i64, group: impl Fn(i64) -> i64) -> Vec
             for u in (t + QUARTER..=next).step_by(QUARTER as usize) {
                 let g = group(clock.local(u));
                 if g != before && u < end {
-                    found.push(u);
+                    found.push(timestamp(u, TASK));
                 }
                 before = g;
             }
@@ -115,23 +126,19 @@ fn edges(clock: &Clock, start: i64, end: i64, group: impl Fn(i64) -> i64) -> Vec
     found
 }
 
-fn timestamps(found: Vec<i64>) -> Vec<TimestampWithTimeZone> {
-    found
-        .into_iter()
-        .map(|t| {
-            TimestampWithTimeZone::try_from(t)
-                .unwrap_or_else(|_| pgrx::error!("usage_rollup could not find the local days of a report range: {t} is not a timestamp"))
-        })
-        .collect()
-}
-
 /// The bucket starts in (range_start, range_end) where a new local date of `zone`
 /// starts (tiling.sql's edges for reports grouped by local day).
 #[pg_extern(immutable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
-fn _day_edges(range_start: TimestampWithTimeZone, range_end: TimestampWithTimeZone, zone: &str) -> Vec<TimestampWithTimeZone> {
+fn _day_edges(
+    range_start: TimestampWithTimeZone,
+    range_end: TimestampWithTimeZone,
+    zone: &str,
+) -> Vec<TimestampWithTimeZone> {
     let clock = Clock::new(zone);
-    timestamps(edges(&clock, range_start.into_inner(), range_end.into_inner(), |local| local.div_euclid(DAY)))
+    edges(&clock, range_start, range_end, |local| {
+        local.div_euclid(DAY)
+    })
 }
 
 /// The bucket starts in (range_start, range_end) where local time of `zone` enters
@@ -147,7 +154,10 @@ fn _range_edges(
     last_date: Date,
 ) -> Vec<TimestampWithTimeZone> {
     let clock = Clock::new(zone);
-    let (first, last) = (first_date.to_pg_epoch_days() as i64, last_date.to_pg_epoch_days() as i64);
+    let (first, last) = (
+        first_date.to_pg_epoch_days() as i64,
+        last_date.to_pg_epoch_days() as i64,
+    );
     let place = |local: i64| {
         let day = local.div_euclid(DAY);
         if day < first {
@@ -158,5 +168,5 @@ fn _range_edges(
             0
         }
     };
-    timestamps(edges(&clock, range_start.into_inner(), range_end.into_inner(), place))
+    edges(&clock, range_start, range_end, place)
 }

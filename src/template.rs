@@ -1,0 +1,71 @@
+//! Function-like placeholders of the SQL templates, `@name(argument)@`, and the
+//! measure lists they expand to. The measures are spelled here once: the rollup
+//! tables' columns are the ten of SPEC §4.1 and event_count, and every sum,
+//! upsert or addition of them in a template is generated from this list (a column
+//! added to one spelling and not another would be a silent wrong total).
+
+/// The stored measures of the rollup tables, in column order: the ten usage
+/// measures of §4.1, then event_count.
+pub(crate) const MEASURES: [&str; 11] = [
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cost_usd_ticks",
+    "uncosted_input_tokens",
+    "uncosted_output_tokens",
+    "uncosted_cache_read_tokens",
+    "uncosted_cache_write_tokens",
+    "task_count",
+    "event_count",
+];
+
+/// The ten measures the reports return (§4.1).
+pub(crate) const REPORT_MEASURES: &[&str] = MEASURES.split_at(10).0;
+
+/// Replace every `@name(argument)@` of a template by `f(argument)`.
+pub(crate) fn expand(template: &str, name: &str, f: impl Fn(&str) -> String) -> String {
+    let open = format!("@{name}(");
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(i) = rest.find(&open) {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + open.len()..];
+        // a template's own bug, never input: a panic (an ERROR under pgrx) keeps
+        // this module free of PostgreSQL symbols, so its unit tests link
+        let j = after
+            .find(")@")
+            .unwrap_or_else(|| panic!("usage_rollup: unterminated {open} in a SQL template"));
+        out.push_str(&f(&after[..j]));
+        rest = &after[j + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `sum(alias.m)::bigint AS m` for each of `measures`, comma-separated.
+pub(crate) fn sums(alias: &str, measures: &[&str]) -> String {
+    measures
+        .iter()
+        .map(|m| format!("sum({alias}.{m})::bigint AS {m}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    #[test]
+    fn expands_every_occurrence_with_its_own_argument() {
+        let sql = expand("a @f(x)@ b @f(y.z)@ c @g(w)@", "f", |a| format!("<{a}>"));
+        assert_eq!(sql, "a <x> b <y.z> c @g(w)@");
+    }
+
+    #[test]
+    fn report_measures_are_the_ten_of_section_4_1() {
+        assert_eq!(REPORT_MEASURES.len(), 10);
+        assert_eq!(REPORT_MEASURES.last(), Some(&"task_count"));
+        assert_eq!(sums("r", &MEASURES[..2]), "sum(r.input_tokens)::bigint AS input_tokens, sum(r.output_tokens)::bigint AS output_tokens");
+    }
+}
