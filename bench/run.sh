@@ -18,6 +18,16 @@ DB=usage_rollup_bench
 q() { psql -X -q -d "$DB" -v ON_ERROR_STOP=1 -tAc "SET usage_rollup.safety_lag = 0; $1" | tail -n 1; }
 ms_now() { date +%s%3N; }
 table=()
+# Wait (up to 10 minutes) until no autovacuum worker runs: on two cores one takes
+# half the machine, and the steps before a timed one leave it work (the rebuild's
+# tables, the rows the kpis emulation writes and rolls back). Timed steps measure
+# the extension, not what autovacuum happens to be doing beside it.
+quiet() {
+  for _ in $(seq 1 600); do
+    [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'")" = 0 ] && return
+    sleep 1
+  done
+}
 row() { table+=("$(printf '%-8s | %-58s | %12s | %12s | %9s' "$@")"); }
 
 for profile in $PROFILES; do
@@ -61,6 +71,7 @@ SQL
     -c "VACUUM ANALYZE usage_rollup.key_task" >/dev/null
 
   # 2. reports over 90 local days of the largest workspace vs the same report from raw rows
+  quiet
   for spec in "daily_usage:day:Asia/Kolkata" "daily_usage:day:UTC" "usage_by_agent:agent:Asia/Kolkata" \
               "usage_by_project:project:UTC" "usage_by_runtime:runtime:UTC" "usage_summary:none:Asia/Kathmandu" \
               "usage_by_hour:hour:Pacific/Chatham"; do
@@ -100,6 +111,7 @@ SQL
   # shared_buffers, several times the cost). 4. freshness, on the steady state.
   daily="\$q\$SELECT count(*) FROM usage_rollup.daily_usage(workspace_id => '$ws', from_date => current_date - 89, to_date => current_date, tz => 'Asia/Kolkata')\$q\$"
   q "SELECT usage_rollup.tick()" >/dev/null
+  quiet
   TICKS=$(( RUNS > 7 ? RUNS : 7 ))
   tick_after() {  # $1: label, $2: a SELECT of (task_id, provider, model) for 300 new rows, @i@: the run
     : > "$OUT/tick_db.$profile"; : > "$OUT/fresh.$profile"
@@ -180,6 +192,7 @@ SQL
   rm -f "$OUT/seal_ms.$profile"
 
   # 5. write overhead of the triggers: attached vs the same statement with them disabled
+  quiet
   ins="INSERT INTO app.task_usage (task_id, provider, model, input_tokens, created_at)
        SELECT id, 'openai', 'overhead', 1, now() FROM app.agent_task_queue ORDER BY id LIMIT 100000"
   del="DELETE FROM app.task_usage WHERE model = 'overhead'"
