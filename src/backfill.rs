@@ -15,12 +15,7 @@ use pgrx::PgLogLevel;
 pgrx::extension_sql_file!(
     "backfill.sql",
     name = "backfill_sql",
-    requires = [
-        _backfill_plan,
-        _backfill_slice,
-        _backfill_finish,
-        "tick_sql"
-    ]
+    requires = [_backfill_plan, _backfill_slice, _backfill_finish, "tick_sql"]
 );
 
 /// More slices than this is a mistake in the bounds or the slice width.
@@ -49,31 +44,17 @@ fn _backfill_plan(
     // the first slice, with PostgreSQL's terse "invalid transaction termination".
     require_execute("backfill");
     if unsafe { pgrx::pg_sys::IsTransactionBlock() } {
-        Error::InTransactionBlock {
-            operation: "backfill()",
-        }
-        .raise();
+        Error::InTransactionBlock { operation: "backfill()" }.raise();
     }
     require_read_committed("backfill()");
     let binding = Binding::require("backfill()");
-    let slice = slice.unwrap_or_else(|| {
-        Error::NullArgument {
-            function: "backfill".into(),
-            argument: "slice",
-        }
-        .raise()
-    });
+    let slice = slice.unwrap_or_else(|| Error::NullArgument { function: "backfill".into(), argument: "slice" }.raise());
     // +-infinity is an open bound, like NULL; a finite bound must lie inside the
     // buckets (rows at or after BUCKET_LIMIT belong to none), and the range must
     // not be reversed before it is rounded out to whole buckets
     if let (Some(f), Some(t)) = (from_ts, to_ts) {
         if f > t {
-            Error::InvalidRange {
-                what: "backfill range",
-                from: f.to_string(),
-                to: t.to_string(),
-            }
-            .raise();
+            Error::InvalidRange { what: "backfill range", from: f.to_string(), to: t.to_string() }.raise();
         }
     }
     // taken before min/max are read: every row committed before this point is inside the range
@@ -82,24 +63,16 @@ fn _backfill_plan(
         pgrx::notice!("backfill: the range is empty, nothing to do");
         return TableIterator::once((bound, bound, slice, 0, false, bound));
     }
-    let open =
-        |ts: Option<TimestampWithTimeZone>| ts.filter(|t| !t.is_infinity() && !t.is_neg_infinity());
+    let open = |ts: Option<TimestampWithTimeZone>| ts.filter(|t| !t.is_infinity() && !t.is_neg_infinity());
     let (from_ts, to_ts) = (open(from_ts), open(to_ts));
     for (argument, ts) in [("from_ts", from_ts), ("to_ts", to_ts)] {
         if let Some(ts) = ts {
-            let inside: Option<bool> = Spi::get_one_with_args(
-                &format!("SELECT $1 < '{BUCKET_LIMIT}'::timestamptz"),
-                &[ts.into()],
-            )
-            .or_raise("check the backfill range");
+            let inside: Option<bool> =
+                Spi::get_one_with_args(&format!("SELECT $1 < '{BUCKET_LIMIT}'::timestamptz"), &[ts.into()])
+                    .or_raise("check the backfill range");
             if inside != Some(true) {
-                Error::TimestampOutOfRange {
-                    function: "backfill",
-                    argument,
-                    value: ts.to_string(),
-                    last: BUCKET_LIMIT,
-                }
-                .raise();
+                Error::TimestampOutOfRange { function: "backfill", argument, value: ts.to_string(), last: BUCKET_LIMIT }
+                    .raise();
             }
         }
     }
@@ -144,10 +117,8 @@ fn _backfill_plan(
             .or_raise("plan the backfill")
             .first();
         (
-            plan.get::<TimestampWithTimeZone>(1)
-                .or_raise("plan the backfill"),
-            plan.get::<TimestampWithTimeZone>(2)
-                .or_raise("plan the backfill"),
+            plan.get::<TimestampWithTimeZone>(1).or_raise("plan the backfill"),
+            plan.get::<TimestampWithTimeZone>(2).or_raise("plan the backfill"),
             plan.get::<Interval>(3).or_raise("plan the backfill"),
             plan.get::<i32>(4).or_raise("plan the backfill"),
             plan.get::<bool>(5).or_raise("plan the backfill"),
@@ -156,18 +127,9 @@ fn _backfill_plan(
     // explicit bounds were checked above; an open bound past the other one (data
     // that starts after to_ts) is an empty range
     let (f, t, w, n, reversed) = plan;
-    let n = if reversed == Some(true) {
-        0
-    } else {
-        n.unwrap_or(0)
-    };
+    let n = if reversed == Some(true) { 0 } else { n.unwrap_or(0) };
     if n > MAX_SLICES {
-        Error::TooManySlices {
-            slices: n,
-            width: w.map(|w| w.to_string()).unwrap_or_default(),
-            max: MAX_SLICES,
-        }
-        .raise();
+        Error::TooManySlices { slices: n, width: w.map(|w| w.to_string()).unwrap_or_default(), max: MAX_SLICES }.raise();
     }
     if n == 0 {
         pgrx::notice!("backfill: no usage rows in the range, nothing to do");
@@ -180,14 +142,7 @@ fn _backfill_plan(
             t.map(|t| t.to_string()).unwrap_or_default()
         );
     }
-    TableIterator::once((
-        f.unwrap_or(bound),
-        t.unwrap_or(bound),
-        w.unwrap_or(slice),
-        n,
-        full_history,
-        bound,
-    ))
+    TableIterator::once((f.unwrap_or(bound), t.unwrap_or(bound), w.unwrap_or(slice), n, full_history, bound))
 }
 
 /// Recompute slice k of n under the rollup lock (blocking: a running tick finishes
@@ -207,11 +162,8 @@ fn _backfill_slice(
     require_execute("backfill");
     require_read_committed("backfill()");
     let binding = Binding::require("backfill()");
-    Spi::run_with_args(
-        "SELECT pg_catalog.pg_advisory_xact_lock($1, $2)",
-        &[LOCK_CLASS.into(), LOCK_ROLLUP.into()],
-    )
-    .or_raise("lock the rollup");
+    Spi::run_with_args("SELECT pg_catalog.pg_advisory_xact_lock($1, $2)", &[LOCK_CLASS.into(), LOCK_ROLLUP.into()])
+        .or_raise("lock the rollup");
     let (from, to): (Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>) = Spi::get_two_with_args(
         // in epoch seconds: $1 + $3 * $2 itself may pass the last timestamp
         "SELECT pg_catalog.to_timestamp(extract(epoch FROM $1) + extract(epoch FROM $3) * ($2 - 1)),
@@ -221,9 +173,8 @@ fn _backfill_slice(
     )
     .or_raise("bound the slice");
     let (from, to) = (from.unwrap_or(range_from), to.unwrap_or(range_to));
-    let slice_started: TimestampWithTimeZone = Spi::get_one("SELECT pg_catalog.clock_timestamp()")
-        .or_raise("read the clock")
-        .unwrap_or(started_at);
+    let slice_started: TimestampWithTimeZone =
+        Spi::get_one("SELECT pg_catalog.clock_timestamp()").or_raise("read the clock").unwrap_or(started_at);
     let cut = tick::rebuild_cut();
     let outcome = recompute::range(&binding, from, to, cut);
     // the days the slice queued, and the weeks they complete, in its commit
@@ -264,11 +215,7 @@ fn _backfill_slice(
 
 /// A progress NOTICE: the stable facts as the message, timings as the detail.
 fn progress(message: Option<String>, detail: Option<String>) {
-    let mut report = ErrorReport::new(
-        PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION,
-        message.unwrap_or_default(),
-        "backfill",
-    );
+    let mut report = ErrorReport::new(PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION, message.unwrap_or_default(), "backfill");
     if let Some(d) = detail {
         report = report.set_detail(d);
     }
@@ -279,22 +226,13 @@ fn progress(message: Option<String>, detail: Option<String>) {
 /// (recomputing, not appending, the rows a slice already read: see tick::rebuild_cut).
 #[pg_extern(volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
-fn _backfill_finish(
-    full_history: bool,
-    bound: TimestampWithTimeZone,
-    slices: i32,
-    started_at: TimestampWithTimeZone,
-    rows: i64,
-) {
+fn _backfill_finish(full_history: bool, bound: TimestampWithTimeZone, slices: i32, started_at: TimestampWithTimeZone, rows: i64) {
     require_execute("backfill");
     // kept in the signature for the SQL of earlier versions, which passes them
     let _ = (full_history, bound);
     let binding = Binding::require("backfill()");
-    Spi::run_with_args(
-        "SELECT pg_catalog.pg_advisory_xact_lock($1, $2)",
-        &[LOCK_CLASS.into(), LOCK_ROLLUP.into()],
-    )
-    .or_raise("lock the rollup");
+    Spi::run_with_args("SELECT pg_catalog.pg_advisory_xact_lock($1, $2)", &[LOCK_CLASS.into(), LOCK_ROLLUP.into()])
+        .or_raise("lock the rollup");
     // slices only see their own rows, and a provider in two letter cases may span
     // slices: the variant list is rebuilt from the whole usage table
     recompute::rebuild_variants(&binding);
@@ -305,10 +243,7 @@ fn _backfill_finish(
     }
     // the task days of the whole range at once (set-based: by slice, or a day at a
     // time, they cost a lookup per task)
-    crate::keyed::tasks::seal_all(
-        &binding,
-        safe_upper_bound(crate::settings::safety_lag_secs()),
-    );
+    crate::keyed::tasks::seal_all(&binding, safe_upper_bound(crate::settings::safety_lag_secs()));
     crate::keyed::tasks::analyze();
     let (summary, timing): (Option<String>, Option<String>) = Spi::get_two_with_args(
         "SELECT format('backfill finished: %s slice(s), %s usage rows', $1, $2),

@@ -22,18 +22,14 @@ pub const BUCKET_LIMIT: &str = "294276-12-31 23:45:00+00";
 pub fn bucket_edge(t: TimestampWithTimeZone, task: &str) -> i64 {
     let micros = t.into_inner();
     if micros.rem_euclid(BUCKET_SECONDS * 1_000_000) != 0 {
-        pgrx::error!(
-            "usage_rollup could not {task}: {} is not on a 15-minute bucket edge",
-            t.to_iso_string()
-        );
+        pgrx::error!("usage_rollup could not {task}: {} is not on a 15-minute bucket edge", t.to_iso_string());
     }
     micros
 }
 
 /// The timestamp of an instant in microseconds since 2000-01-01 00:00 UTC.
 pub fn timestamp(t: i64, task: &str) -> TimestampWithTimeZone {
-    TimestampWithTimeZone::try_from(t)
-        .unwrap_or_else(|_| pgrx::error!("usage_rollup could not {task}: {t} is not a timestamp"))
+    TimestampWithTimeZone::try_from(t).unwrap_or_else(|_| pgrx::error!("usage_rollup could not {task}: {t} is not a timestamp"))
 }
 
 /// The coarser widths of usage_rollup.rollup_ws, in minutes, each made of whole
@@ -111,12 +107,12 @@ impl Binding {
                     Error::BoundTableDropped { tables: gone }.raise();
                 }
                 Binding {
-                    usage: row.get(1).or_raise("read the binding").unwrap_or_default(),
-                    tasks: row.get(2).or_raise("read the binding").unwrap_or_default(),
-                    agents: row.get(3).or_raise("read the binding").unwrap_or_default(),
-                    issues: row.get(4).or_raise("read the binding").unwrap_or_default(),
-                    has_cost: row.get(5).or_raise("read the binding").unwrap_or(false),
-                    has_failure_reason: row.get(6).or_raise("read the binding").unwrap_or(false),
+                usage: row.get(1).or_raise("read the binding").unwrap_or_default(),
+                tasks: row.get(2).or_raise("read the binding").unwrap_or_default(),
+                agents: row.get(3).or_raise("read the binding").unwrap_or_default(),
+                issues: row.get(4).or_raise("read the binding").unwrap_or_default(),
+                has_cost: row.get(5).or_raise("read the binding").unwrap_or(false),
+                has_failure_reason: row.get(6).or_raise("read the binding").unwrap_or(false),
                 }
             })
         })
@@ -134,32 +130,19 @@ impl Binding {
     /// `@usage_measures@` and `@task_filters@` (see above), and `@sum_usage(x)@`:
     /// the ten report measures of rows aliased x summed (rollup rows into a report).
     pub fn render(&self, template: &str) -> String {
-        crate::template::expand(template, "sum_usage", |alias| {
-            crate::template::sums(alias, crate::template::REPORT_MEASURES)
-        })
-        .replace("@usage_measures@", USAGE_MEASURES)
-        .replace("@task_filters@", TASK_FILTERS)
-        .replace("@usage@", &self.usage)
-        .replace("@tasks@", &self.tasks)
-        .replace("@agents@", &self.agents)
-        .replace("@issues@", &self.issues)
-        .replace(
-            "@cost@",
-            if self.has_cost {
-                "u.cost_usd_ticks"
-            } else {
-                "NULL::bigint"
-            },
-        )
-        .replace(
-            "@failure_reason@",
-            if self.has_failure_reason {
-                "t.failure_reason"
-            } else {
-                "NULL::text"
-            },
-        )
-        .replace("@bucket@", BUCKET_EXPR)
+        crate::template::expand(template, "sum_usage", |alias| crate::template::sums(alias, crate::template::REPORT_MEASURES))
+            .replace("@usage_measures@", USAGE_MEASURES)
+            .replace("@task_filters@", TASK_FILTERS)
+            .replace("@usage@", &self.usage)
+            .replace("@tasks@", &self.tasks)
+            .replace("@agents@", &self.agents)
+            .replace("@issues@", &self.issues)
+            .replace("@cost@", if self.has_cost { "u.cost_usd_ticks" } else { "NULL::bigint" })
+            .replace(
+                "@failure_reason@",
+                if self.has_failure_reason { "t.failure_reason" } else { "NULL::text" },
+            )
+            .replace("@bucket@", BUCKET_EXPR)
     }
 }
 
@@ -180,8 +163,7 @@ mod unit {
 
     #[test]
     fn render_substitutes_every_placeholder() {
-        let sql = sample(true)
-            .render("@usage@ @tasks@ @agents@ @issues@ @cost@ @failure_reason@ @bucket@");
+        let sql = sample(true).render("@usage@ @tasks@ @agents@ @issues@ @cost@ @failure_reason@ @bucket@");
         assert_eq!(
             sql,
             format!(
@@ -206,13 +188,7 @@ mod tests {
     /// date_trunc in a +05:30 session would give half-hour-aligned buckets.
     #[pg_test]
     fn bucket_of_ignores_the_session_timezone() {
-        for zone in [
-            "UTC",
-            "Asia/Kolkata",
-            "Asia/Kathmandu",
-            "Pacific/Chatham",
-            "America/St_Johns",
-        ] {
+        for zone in ["UTC", "Asia/Kolkata", "Asia/Kathmandu", "Pacific/Chatham", "America/St_Johns"] {
             Spi::run(&format!("SET LOCAL timezone = '{zone}'")).unwrap();
             for (ts, expected) in [
                 ("2026-03-01 18:40:00+00", "2026-03-01 18:30:00+00"),
@@ -246,9 +222,7 @@ mod tests {
         Spi::run("SET client_min_messages = warning").unwrap();
         Spi::run("SELECT usage_rollup.attach()").unwrap();
         let drift: i64 =
-            Spi::get_one("SELECT count(*) FROM usage_rollup.verify('-infinity', 'infinity')")
-                .unwrap()
-                .unwrap();
+            Spi::get_one("SELECT count(*) FROM usage_rollup.verify('-infinity', 'infinity')").unwrap().unwrap();
         assert_eq!(drift, 0);
     }
 

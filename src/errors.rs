@@ -11,16 +11,9 @@ pub enum Error {
     /// One or more source tables miss columns or have wrong types (all problems at once).
     ContractViolation { problems: Vec<String>, hint: String },
     /// A source argument names something that is not a plain or partitioned table.
-    NotATable {
-        role: &'static str,
-        relation: String,
-        kind: &'static str,
-    },
+    NotATable { role: &'static str, relation: String, kind: &'static str },
     /// The same table was passed for two roles.
-    SameTableTwice {
-        relation: String,
-        roles: (&'static str, &'static str),
-    },
+    SameTableTwice { relation: String, roles: (&'static str, &'static str) },
     /// attach() called with other tables while already attached.
     AttachedElsewhere { current: String },
     /// A table of the binding was dropped after attach().
@@ -28,80 +21,38 @@ pub enum Error {
     /// An operation that needs a binding ran before attach().
     NotAttached { operation: &'static str },
     /// A required argument was NULL.
-    NullArgument {
-        function: String,
-        argument: &'static str,
-    },
+    NullArgument { function: String, argument: &'static str },
     /// from > to, or similar.
-    InvalidRange {
-        what: &'static str,
-        from: String,
-        to: String,
-    },
+    InvalidRange { what: &'static str, from: String, to: String },
     /// tick()/backfill() outside READ COMMITTED.
-    NotReadCommitted {
-        operation: &'static str,
-        level: String,
-    },
+    NotReadCommitted { operation: &'static str, level: String },
     /// A procedure that commits was called inside BEGIN ... COMMIT.
     InTransactionBlock { operation: &'static str },
     /// Not an IANA zone name (argument or stored value).
-    InvalidTimeZone {
-        value: String,
-        source: String,
-        detail: String,
-        hint: String,
-    },
+    InvalidTimeZone { value: String, source: String, detail: String, hint: String },
     /// viewer_id given but no users table attached.
     NoUsersTable { viewer: String },
     /// viewer_id not in the users table.
     UnknownViewer { viewer: String, users: String },
     /// A report date that is infinite or too close to the ends of the timestamp range.
-    DateOutOfRange {
-        argument: &'static str,
-        value: String,
-        first: &'static str,
-        last: &'static str,
-    },
+    DateOutOfRange { argument: &'static str, value: String, first: &'static str, last: &'static str },
     /// A timestamp bound that is infinite or beyond the last bucket.
-    TimestampOutOfRange {
-        function: &'static str,
-        argument: &'static str,
-        value: String,
-        last: &'static str,
-    },
+    TimestampOutOfRange { function: &'static str, argument: &'static str, value: String, last: &'static str },
     /// A backfill range that would take more slices than anyone means to run.
-    TooManySlices {
-        slices: i32,
-        width: String,
-        max: i32,
-    },
+    TooManySlices { slices: i32, width: String, max: i32 },
     /// A cron schedule pg_cron refuses (or would misread).
     InvalidSchedule { value: String, detail: String },
     /// A report range longer than allowed.
-    SpanTooLong {
-        from: String,
-        to: String,
-        days: i32,
-        max: i32,
-    },
+    SpanTooLong { from: String, to: String, days: i32, max: i32 },
     /// pg_cron is needed but not installed in this database.
     PgCronMissing,
     /// DROP EXTENSION usage_rollup while its triggers are still on the application's tables.
     DropWhileAttached { tables: String },
     /// attach()/detach() by a role that does not own a source table.
-    NotOwner {
-        operation: &'static str,
-        relation: String,
-        role: String,
-    },
+    NotOwner { operation: &'static str, relation: String, role: String },
     /// An internal function reached by a role without EXECUTE on its public entry
     /// point (or, for a report's owner-rights path, one that row-level security applies to).
-    NoExecute {
-        entry_point: String,
-        role: String,
-        reason: &'static str,
-    },
+    NoExecute { entry_point: String, role: String, reason: &'static str },
 }
 
 impl Error {

@@ -11,11 +11,9 @@ use pgrx::prelude::*;
 const JOB_NAME: &str = "usage_rollup_tick";
 
 fn require_pg_cron() {
-    let installed: bool = Spi::get_one(
-        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron')",
-    )
-    .or_raise("look up pg_cron")
-    .unwrap_or(false);
+    let installed: bool = Spi::get_one("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron')")
+        .or_raise("look up pg_cron")
+        .unwrap_or(false);
     if !installed {
         Error::PgCronMissing.raise();
     }
@@ -25,30 +23,14 @@ fn require_pg_cron() {
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
 fn schedule(cron: default!(Option<&str>, "'*/5 * * * *'")) -> i64 {
-    let cron = cron.unwrap_or_else(|| {
-        Error::NullArgument {
-            function: "schedule".into(),
-            argument: "cron",
-        }
-        .raise()
-    });
+    let cron = cron.unwrap_or_else(|| Error::NullArgument { function: "schedule".into(), argument: "cron" }.raise());
     require_pg_cron();
     // pg_cron ignores fields past the fifth ("0 0 1 1 * garbage" runs yearly) and
     // words its errors without the value
     let fields = cron.split_whitespace().count();
-    let seconds = cron
-        .trim()
-        .trim_end_matches('s')
-        .trim_end_matches("second")
-        .trim()
-        .parse::<u32>()
-        .is_ok();
+    let seconds = cron.trim().trim_end_matches('s').trim_end_matches("second").trim().parse::<u32>().is_ok();
     if fields == 0 || (!cron.trim_start().starts_with('@') && !seconds && fields != 5) {
-        Error::InvalidSchedule {
-            value: cron.into(),
-            detail: format!("It has {fields} fields."),
-        }
-        .raise();
+        Error::InvalidSchedule { value: cron.into(), detail: format!("It has {fields} fields.") }.raise();
     }
     PgTryBuilder::new(|| {
         Spi::get_one_with_args::<i64>(
@@ -60,17 +42,12 @@ fn schedule(cron: default!(Option<&str>, "'*/5 * * * *'")) -> i64 {
     })
     .catch_when(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, |e| {
         let detail = match &e {
-            pg_sys::panic::CaughtError::PostgresError(r)
-            | pg_sys::panic::CaughtError::ErrorReport(r) => {
+            pg_sys::panic::CaughtError::PostgresError(r) | pg_sys::panic::CaughtError::ErrorReport(r) => {
                 format!("pg_cron: {}.", r.message())
             }
             _ => String::new(),
         };
-        Error::InvalidSchedule {
-            value: cron.into(),
-            detail,
-        }
-        .raise()
+        Error::InvalidSchedule { value: cron.into(), detail }.raise()
     })
     .execute()
 }

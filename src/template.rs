@@ -33,9 +33,7 @@ pub(crate) fn expand(template: &str, name: &str, f: impl Fn(&str) -> String) -> 
         let after = &rest[i + open.len()..];
         // a template's own bug, never input: a panic (an ERROR under pgrx) keeps
         // this module free of PostgreSQL symbols, so its unit tests link
-        let j = after
-            .find(")@")
-            .unwrap_or_else(|| panic!("usage_rollup: unterminated {open} in a SQL template"));
+        let j = after.find(")@").unwrap_or_else(|| panic!("usage_rollup: unterminated {open} in a SQL template"));
         out.push_str(&f(&after[..j]));
         rest = &after[j + 2..];
     }
@@ -45,11 +43,7 @@ pub(crate) fn expand(template: &str, name: &str, f: impl Fn(&str) -> String) -> 
 
 /// `sum(alias.m)::bigint AS m` for each of `measures`, comma-separated.
 pub(crate) fn sums(alias: &str, measures: &[&str]) -> String {
-    measures
-        .iter()
-        .map(|m| format!("sum({alias}.{m})::bigint AS {m}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    measures.iter().map(|m| format!("sum({alias}.{m})::bigint AS {m}")).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]
@@ -66,6 +60,9 @@ mod unit {
     fn report_measures_are_the_ten_of_section_4_1() {
         assert_eq!(REPORT_MEASURES.len(), 10);
         assert_eq!(REPORT_MEASURES.last(), Some(&"task_count"));
-        assert_eq!(sums("r", &MEASURES[..2]), "sum(r.input_tokens)::bigint AS input_tokens, sum(r.output_tokens)::bigint AS output_tokens");
+        assert_eq!(
+            sums("r", &MEASURES[..2]),
+            "sum(r.input_tokens)::bigint AS input_tokens, sum(r.output_tokens)::bigint AS output_tokens"
+        );
     }
 }

@@ -41,18 +41,10 @@ pub struct Column {
 }
 
 const fn req(name: &'static str, ty: Ty) -> Column {
-    Column {
-        name,
-        ty,
-        optional: false,
-    }
+    Column { name, ty, optional: false }
 }
 const fn opt(name: &'static str, ty: Ty) -> Column {
-    Column {
-        name,
-        ty,
-        optional: true,
-    }
+    Column { name, ty, optional: true }
 }
 
 /// A role of the contract: the attach() argument name and the columns it needs.
@@ -92,24 +84,14 @@ pub const TASKS: Role = Role {
     ],
 };
 
-pub const AGENTS: Role = Role {
-    argument: "agents",
-    columns: &[req("id", Ty::Uuid), req("workspace_id", Ty::Uuid)],
-};
+pub const AGENTS: Role = Role { argument: "agents", columns: &[req("id", Ty::Uuid), req("workspace_id", Ty::Uuid)] };
 
 pub const ISSUES: Role = Role {
     argument: "issues",
-    columns: &[
-        req("id", Ty::Uuid),
-        req("workspace_id", Ty::Uuid),
-        req("project_id", Ty::Uuid),
-    ],
+    columns: &[req("id", Ty::Uuid), req("workspace_id", Ty::Uuid), req("project_id", Ty::Uuid)],
 };
 
-pub const USERS: Role = Role {
-    argument: "users",
-    columns: &[req("id", Ty::Uuid), req("timezone", Ty::Text)],
-};
+pub const USERS: Role = Role { argument: "users", columns: &[req("id", Ty::Uuid), req("timezone", Ty::Text)] };
 
 /// What validation learned about one attached table.
 pub struct Checked {
@@ -138,21 +120,11 @@ pub fn check_relkind(role: &Role, oid: pg_sys::Oid) -> String {
         Some(_) => "not a table",
         None => "a relation that no longer exists",
     };
-    Error::NotATable {
-        role: role.argument,
-        relation: name,
-        kind,
-    }
-    .raise()
+    Error::NotATable { role: role.argument, relation: name, kind }.raise()
 }
 
 /// Collect every missing or mistyped column of one table into `problems`.
-pub fn check_columns(
-    role: &Role,
-    oid: pg_sys::Oid,
-    name: &str,
-    problems: &mut Vec<String>,
-) -> Checked {
+pub fn check_columns(role: &Role, oid: pg_sys::Oid, name: &str, problems: &mut Vec<String>) -> Checked {
     let found: Vec<(String, pg_sys::Oid, String)> = Spi::connect(|client| {
         client
             .select(
@@ -210,12 +182,7 @@ mod tests {
             names.sort_unstable();
             let before = names.len();
             names.dedup();
-            assert_eq!(
-                before,
-                names.len(),
-                "duplicate column in role {}",
-                role.argument
-            );
+            assert_eq!(before, names.len(), "duplicate column in role {}", role.argument);
         }
     }
 

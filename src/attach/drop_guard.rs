@@ -37,9 +37,7 @@ pub extern "C" fn pg_finfo_usage_rollup_drop_guard() -> &'static pg_sys::Pg_finf
 /// The event trigger function (no SQL arguments; the context is EventTriggerData).
 #[unsafe(no_mangle)]
 #[pg_guard]
-pub unsafe extern "C-unwind" fn usage_rollup_drop_guard(
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> pg_sys::Datum {
+pub unsafe extern "C-unwind" fn usage_rollup_drop_guard(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
     // SAFETY: called by the function manager with a valid fcinfo; the context is
     // checked to be EventTriggerData before it is read, and the parse tree of a
     // DROP EXTENSION is a DropStmt whose objects are String nodes (the names).
@@ -54,8 +52,7 @@ pub unsafe extern "C-unwind" fn usage_rollup_drop_guard(
             return pg_sys::Datum::from(0);
         }
         let stmt = tree as *mut pg_sys::DropStmt;
-        if (*stmt).removeType != pg_sys::ObjectType::OBJECT_EXTENSION || !drops_us((*stmt).objects)
-        {
+        if (*stmt).removeType != pg_sys::ObjectType::OBJECT_EXTENSION || !drops_us((*stmt).objects) {
             return pg_sys::Datum::from(0);
         }
     }
@@ -74,9 +71,7 @@ unsafe fn drops_us(objects: *mut pg_sys::List) -> bool {
     unsafe {
         (0..(*objects).length).any(|i| {
             let node = pg_sys::list_nth(objects, i) as *mut pg_sys::Node;
-            !node.is_null()
-                && (*node).type_ == pg_sys::NodeTag::T_String
-                && name_of(node) == "usage_rollup"
+            !node.is_null() && (*node).type_ == pg_sys::NodeTag::T_String && name_of(node) == "usage_rollup"
         })
     }
 }
@@ -84,21 +79,13 @@ unsafe fn drops_us(objects: *mut pg_sys::List) -> bool {
 #[cfg(not(any(feature = "pg13", feature = "pg14")))]
 unsafe fn name_of(node: *mut pg_sys::Node) -> String {
     // SAFETY: a T_String node.
-    unsafe {
-        CStr::from_ptr((*(node as *mut pg_sys::String)).sval)
-            .to_string_lossy()
-            .into_owned()
-    }
+    unsafe { CStr::from_ptr((*(node as *mut pg_sys::String)).sval).to_string_lossy().into_owned() }
 }
 
 #[cfg(any(feature = "pg13", feature = "pg14"))]
 unsafe fn name_of(node: *mut pg_sys::Node) -> String {
     // SAFETY: a T_String Value node.
-    unsafe {
-        CStr::from_ptr((*(node as *mut pg_sys::Value)).val.str_)
-            .to_string_lossy()
-            .into_owned()
-    }
+    unsafe { CStr::from_ptr((*(node as *mut pg_sys::Value)).val.str_).to_string_lossy().into_owned() }
 }
 
 /// The attached tables that still exist (a binding whose tables were all dropped

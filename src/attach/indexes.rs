@@ -46,19 +46,14 @@ pub fn ensure(usage: pg_sys::Oid, tasks: pg_sys::Oid, create: bool) {
         .or_raise("look up supporting indexes")
         .unwrap_or(false);
         if !has {
-            let (table_name, index_name): (Option<String>, Option<String>) =
-                Spi::get_two_with_args(
-                    "SELECT c.oid::regclass::text, \
+            let (table_name, index_name): (Option<String>, Option<String>) = Spi::get_two_with_args(
+                "SELECT c.oid::regclass::text, \
                         pg_catalog.left(format('usage_rollup_%s_%s_idx', c.relname, $2::text), 63) \
                  FROM pg_catalog.pg_class c WHERE c.oid = $1",
-                    &[rel.into(), (*column).into()],
-                )
-                .or_raise("name a supporting index");
-            missing.push((
-                table_name.unwrap_or_default(),
-                index_name.unwrap_or_default(),
-                *column,
-            ));
+                &[rel.into(), (*column).into()],
+            )
+            .or_raise("name a supporting index");
+            missing.push((table_name.unwrap_or_default(), index_name.unwrap_or_default(), *column));
         }
     }
     if missing.is_empty() {
@@ -67,13 +62,7 @@ pub fn ensure(usage: pg_sys::Oid, tasks: pg_sys::Oid, create: bool) {
     if !create {
         let statements: Vec<String> = missing
             .iter()
-            .map(|(t, i, c)| {
-                format!(
-                    "CREATE INDEX CONCURRENTLY {} ON {t} ({});",
-                    quote_ident(i),
-                    quote_ident(c)
-                )
-            })
+            .map(|(t, i, c)| format!("CREATE INDEX CONCURRENTLY {} ON {t} ({});", quote_ident(i), quote_ident(c)))
             .collect();
         pgrx::notice!(
             "usage_rollup works best with {} more index(es) on the source tables; create them with:\n{}",
@@ -83,12 +72,8 @@ pub fn ensure(usage: pg_sys::Oid, tasks: pg_sys::Oid, create: bool) {
         return;
     }
     for (table, index, column) in &missing {
-        Spi::run(&format!(
-            "CREATE INDEX {} ON {table} ({})",
-            quote_ident(index),
-            quote_ident(column)
-        ))
-        .or_raise("create a supporting index");
+        Spi::run(&format!("CREATE INDEX {} ON {table} ({})", quote_ident(index), quote_ident(column)))
+            .or_raise("create a supporting index");
         let schema_qualified: String = Spi::get_one_with_args(
             "SELECT c.oid::regclass::text FROM pg_catalog.pg_class c \
              JOIN pg_catalog.pg_index x ON x.indexrelid = c.oid \

@@ -27,17 +27,9 @@ use pgrx::prelude::*;
 pub struct RegClass(pub pg_sys::Oid);
 
 impl FromDatum for RegClass {
-    unsafe fn from_polymorphic_datum(
-        datum: pg_sys::Datum,
-        is_null: bool,
-        _typoid: pg_sys::Oid,
-    ) -> Option<Self> {
+    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _typoid: pg_sys::Oid) -> Option<Self> {
         // SAFETY: a regclass datum is an oid.
-        if is_null {
-            None
-        } else {
-            unsafe { pg_sys::Oid::from_datum(datum, false) }.map(RegClass)
-        }
+        if is_null { None } else { unsafe { pg_sys::Oid::from_datum(datum, false) }.map(RegClass) }
     }
 }
 
@@ -78,13 +70,7 @@ fn attach(
     create_indexes: default!(Option<bool>, "true"),
 ) {
     let oid = |r: Option<RegClass>, arg: &'static str| {
-        r.map(|r| r.0).unwrap_or_else(|| {
-            Error::NullArgument {
-                function: "attach".into(),
-                argument: arg,
-            }
-            .raise()
-        })
+        r.map(|r| r.0).unwrap_or_else(|| Error::NullArgument { function: "attach".into(), argument: arg }.raise())
     };
     let roles: [(&Role, pg_sys::Oid); 4] = [
         (&USAGE, oid(usage, "usage")),
@@ -93,13 +79,8 @@ fn attach(
         (&ISSUES, oid(issues, "issues")),
     ];
     let users = users.map(|r| r.0);
-    let create_indexes = create_indexes.unwrap_or_else(|| {
-        Error::NullArgument {
-            function: "attach".into(),
-            argument: "create_indexes",
-        }
-        .raise()
-    });
+    let create_indexes = create_indexes
+        .unwrap_or_else(|| Error::NullArgument { function: "attach".into(), argument: "create_indexes" }.raise());
 
     lock_binding();
 
@@ -107,10 +88,7 @@ fn attach(
     if let Some(u) = users {
         all.push((&USERS, u));
     }
-    let names: Vec<String> = all
-        .iter()
-        .map(|(role, oid)| check_relkind(role, *oid))
-        .collect();
+    let names: Vec<String> = all.iter().map(|(role, oid)| check_relkind(role, *oid)).collect();
     // attach runs with the extension owner's rights (it writes usage_rollup's
     // tables), so the caller's right to put triggers and indexes on each table is
     // checked here: only its owner may.
@@ -120,20 +98,14 @@ fn attach(
     for i in 0..all.len() {
         for j in (i + 1)..all.len() {
             if all[i].1 == all[j].1 {
-                Error::SameTableTwice {
-                    relation: names[i].clone(),
-                    roles: (all[i].0.argument, all[j].0.argument),
-                }
-                .raise();
+                Error::SameTableTwice { relation: names[i].clone(), roles: (all[i].0.argument, all[j].0.argument) }
+                    .raise();
             }
         }
     }
     let mut problems = Vec::new();
-    let checked: Vec<Checked> = all
-        .iter()
-        .zip(&names)
-        .map(|((role, oid), name)| check_columns(role, *oid, name, &mut problems))
-        .collect();
+    let checked: Vec<Checked> =
+        all.iter().zip(&names).map(|((role, oid), name)| check_columns(role, *oid, name, &mut problems)).collect();
     if !problems.is_empty() {
         Error::ContractViolation {
             problems,
@@ -196,13 +168,7 @@ fn attach(
     let usage_oid = roles[0].1;
     let tasks_oid = roles[1].1;
     indexes::ensure(usage_oid, tasks_oid, create_indexes);
-    invalidate::install(
-        usage_oid,
-        tasks_oid,
-        roles[2].1,
-        roles[3].1,
-        has_failure_reason,
-    );
+    invalidate::install(usage_oid, tasks_oid, roles[2].1, roles[3].1, has_failure_reason);
     // after the triggers: their lock keeps task writers out until this commits, so
     // the build sees every task and misses no change (see runs::build)
     if catalog::sql_0_5_installed() {
@@ -215,9 +181,7 @@ fn attach(
         names[1],
         names[2],
         names[3],
-        users
-            .map(|_| format!(", {} (users)", names[4]))
-            .unwrap_or_default()
+        users.map(|_| format!(", {} (users)", names[4])).unwrap_or_default()
     );
 }
 
@@ -232,11 +196,8 @@ fn detach() {
         return;
     };
     for oid in oids {
-        let name: Option<String> = Spi::get_one_with_args(
-            "SELECT (SELECT $1::regclass::text FROM pg_catalog.pg_class WHERE oid = $1)",
-            &[oid.into()],
-        )
-        .or_raise("read the binding");
+        let name: Option<String> = Spi::get_one_with_args("SELECT (SELECT $1::regclass::text FROM pg_catalog.pg_class WHERE oid = $1)", &[oid.into()])
+            .or_raise("read the binding");
         if let Some(name) = name {
             check_owner("detach", oid, &name);
         }
@@ -254,8 +215,7 @@ fn detach() {
         Spi::run("TRUNCATE usage_rollup.rollup_ws").or_raise("remove the binding");
     }
     if catalog::sql_0_5_installed() {
-        Spi::run("TRUNCATE usage_rollup.task_rollup, usage_rollup.dirty_task_bucket")
-            .or_raise("remove the binding");
+        Spi::run("TRUNCATE usage_rollup.task_rollup, usage_rollup.dirty_task_bucket").or_raise("remove the binding");
     }
     crate::keyed::clear();
     pgrx::notice!("usage_rollup is detached; its triggers, indexes and rollup rows are removed");
@@ -273,12 +233,7 @@ fn check_owner(operation: &'static str, table: pg_sys::Oid, name: &str) {
     )
     .or_raise("check the table's owner");
     if owns == Some(false) {
-        Error::NotOwner {
-            operation,
-            relation: name.into(),
-            role: role.unwrap_or_default(),
-        }
-        .raise();
+        Error::NotOwner { operation, relation: name.into(), role: role.unwrap_or_default() }.raise();
     }
 }
 
@@ -303,17 +258,8 @@ pub(crate) fn current_binding_oids() -> Option<([pg_sys::Oid; 4], Vec<String>)> 
             )
             .or_raise("read the binding");
         rows.into_iter().next().map(|r| {
-            let o = |i| {
-                r.get::<pg_sys::Oid>(i)
-                    .or_raise("read the binding")
-                    .unwrap_or(pg_sys::InvalidOid)
-            };
-            (
-                [o(1), o(2), o(3), o(4)],
-                r.get::<Vec<String>>(5)
-                    .or_raise("read the binding")
-                    .unwrap_or_default(),
-            )
+            let o = |i| r.get::<pg_sys::Oid>(i).or_raise("read the binding").unwrap_or(pg_sys::InvalidOid);
+            ([o(1), o(2), o(3), o(4)], r.get::<Vec<String>>(5).or_raise("read the binding").unwrap_or_default())
         })
     })
 }

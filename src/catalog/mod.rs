@@ -45,22 +45,18 @@ pub fn sql_0_6_installed() -> bool {
 /// (usage_rollup.key_task, key_task_day, key_task_block, key_task_stale), for which
 /// usage_rollup._seal_key_tasks stands here.
 pub fn sql_0_7_installed() -> bool {
-    Spi::get_one::<bool>(
-        "SELECT pg_catalog.to_regprocedure('usage_rollup._seal_key_tasks()') IS NOT NULL",
-    )
-    .or_raise("look up the installed SQL version")
-    .unwrap_or(false)
+    Spi::get_one::<bool>("SELECT pg_catalog.to_regprocedure('usage_rollup._seal_key_tasks()') IS NOT NULL")
+        .or_raise("look up the installed SQL version")
+        .unwrap_or(false)
 }
 
 /// Whether the SQL objects of 0.8.0 are installed: the keyed task hours
 /// (usage_rollup.key_task_hour, key_task_hour_count, key_task_hour_block), for which
 /// the last of them stands here.
 pub fn sql_0_8_installed() -> bool {
-    Spi::get_one::<bool>(
-        "SELECT pg_catalog.to_regclass('usage_rollup.key_task_hour_block') IS NOT NULL",
-    )
-    .or_raise("look up the installed SQL version")
-    .unwrap_or(false)
+    Spi::get_one::<bool>("SELECT pg_catalog.to_regclass('usage_rollup.key_task_hour_block') IS NOT NULL")
+        .or_raise("look up the installed SQL version")
+        .unwrap_or(false)
 }
 
 /// Whether the SQL objects of 0.9.0 are installed: the report tiling's edges found

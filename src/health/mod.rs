@@ -6,11 +6,7 @@ use crate::errors::Error;
 use crate::recompute;
 use pgrx::prelude::*;
 
-pgrx::extension_sql_file!(
-    "health.sql",
-    name = "health_sql",
-    requires = ["catalog", _verify_sql]
-);
+pgrx::extension_sql_file!("health.sql", name = "health_sql", requires = ["catalog", _verify_sql]);
 
 const VERIFY: &str = include_str!("verify.sql");
 const VERIFY_KEYED: &str = include_str!("verify_keyed.sql");
@@ -18,31 +14,11 @@ const VERIFY_KEYED: &str = include_str!("verify_keyed.sql");
 /// The verify() query for the current binding ($1 = from_ts, $2 = to_ts).
 #[pg_extern(stable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
-fn _verify_sql(
-    from_ts: Option<TimestampWithTimeZone>,
-    to_ts: Option<TimestampWithTimeZone>,
-) -> String {
-    let from = from_ts.unwrap_or_else(|| {
-        Error::NullArgument {
-            function: "verify".into(),
-            argument: "from_ts",
-        }
-        .raise()
-    });
-    let to = to_ts.unwrap_or_else(|| {
-        Error::NullArgument {
-            function: "verify".into(),
-            argument: "to_ts",
-        }
-        .raise()
-    });
+fn _verify_sql(from_ts: Option<TimestampWithTimeZone>, to_ts: Option<TimestampWithTimeZone>) -> String {
+    let from = from_ts.unwrap_or_else(|| Error::NullArgument { function: "verify".into(), argument: "from_ts" }.raise());
+    let to = to_ts.unwrap_or_else(|| Error::NullArgument { function: "verify".into(), argument: "to_ts" }.raise());
     if from > to {
-        Error::InvalidRange {
-            what: "verify range",
-            from: from.to_string(),
-            to: to.to_string(),
-        }
-        .raise();
+        Error::InvalidRange { what: "verify range", from: from.to_string(), to: to.to_string() }.raise();
     }
     let binding = Binding::require("verify()");
     // whole buckets on both sides: [bucket_of($1), end of the bucket holding $2),
@@ -58,21 +34,12 @@ fn _verify_sql(
     let ws_blocks = recompute::coarse_widths()
         .into_iter()
         .map(|(width, _)| {
-            format!(
-                "({width}::smallint, {}, {})",
-                bin_of("usage_rollup.bucket_of($1)", width),
-                bin_end(&to_end, width)
-            )
+            format!("({width}::smallint, {}, {})", bin_of("usage_rollup.bucket_of($1)", width), bin_end(&to_end, width))
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let keyed = if crate::keyed::installed() {
-        VERIFY_KEYED
-    } else {
-        ""
-    };
-    VERIFY
-        .replace("@keyed@", keyed)
+    let keyed = if crate::keyed::installed() { VERIFY_KEYED } else { "" };
+    VERIFY.replace("@keyed@", keyed)
         .replace("@ws_blocks@", &ws_blocks)
         .replace("@to_end@", &to_end)
         .replace("@aggregate@", &recompute::aggregate_sql(&binding, &rows))

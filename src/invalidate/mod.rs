@@ -7,11 +7,7 @@ use crate::errors::SpiExt;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
-pgrx::extension_sql_file!(
-    "triggers.sql",
-    name = "invalidate_triggers",
-    requires = ["catalog"]
-);
+pgrx::extension_sql_file!("triggers.sql", name = "invalidate_triggers", requires = ["catalog"]);
 
 /// Trigger names per table. Named usage_rollup_<role>_<event> so that `\d task_usage`
 /// shows who owns them.
@@ -35,16 +31,10 @@ const TASKS_TRIGGERS: &[&str] = &[
     "usage_rollup_tasks_runs_insert",
     "usage_rollup_tasks_runs_update",
 ];
-const AGENTS_TRIGGERS: &[&str] = &[
-    "usage_rollup_agents_delete",
-    "usage_rollup_agents_update",
-    "usage_rollup_agents_truncate",
-];
-const ISSUES_TRIGGERS: &[&str] = &[
-    "usage_rollup_issues_delete",
-    "usage_rollup_issues_update",
-    "usage_rollup_issues_truncate",
-];
+const AGENTS_TRIGGERS: &[&str] =
+    &["usage_rollup_agents_delete", "usage_rollup_agents_update", "usage_rollup_agents_truncate"];
+const ISSUES_TRIGGERS: &[&str] =
+    &["usage_rollup_issues_delete", "usage_rollup_issues_update", "usage_rollup_issues_truncate"];
 
 fn relname(oid: pg_sys::Oid) -> String {
     Spi::get_one_with_args("SELECT $1::regclass::text", &[oid.into()])
@@ -53,19 +43,8 @@ fn relname(oid: pg_sys::Oid) -> String {
 }
 
 /// Install (or repair: CREATE OR REPLACE) every trigger.
-pub fn install(
-    usage: pg_sys::Oid,
-    tasks: pg_sys::Oid,
-    agents: pg_sys::Oid,
-    issues: pg_sys::Oid,
-    has_failure_reason: bool,
-) {
-    let (u, t, a, i) = (
-        relname(usage),
-        relname(tasks),
-        relname(agents),
-        relname(issues),
-    );
+pub fn install(usage: pg_sys::Oid, tasks: pg_sys::Oid, agents: pg_sys::Oid, issues: pg_sys::Oid, has_failure_reason: bool) {
+    let (u, t, a, i) = (relname(usage), relname(tasks), relname(agents), relname(issues));
     let (uo, to) = (usage.to_u32(), tasks.to_u32());
     let statements = [
         // usage
@@ -165,11 +144,8 @@ pub fn install(
 /// buckets. Inserts of tasks that have neither time, and updates of anything else
 /// (a heartbeat, a runtime binding), do not call the function at all.
 pub fn install_task_runs(tasks: &str, has_failure_reason: bool) {
-    let failure_reason = if has_failure_reason {
-        " OR OLD.failure_reason IS DISTINCT FROM NEW.failure_reason"
-    } else {
-        ""
-    };
+    let failure_reason =
+        if has_failure_reason { " OR OLD.failure_reason IS DISTINCT FROM NEW.failure_reason" } else { "" };
     for statement in [
         format!(
             "CREATE OR REPLACE TRIGGER usage_rollup_tasks_runs_insert AFTER INSERT ON {tasks} FOR EACH ROW \
@@ -202,12 +178,7 @@ pub fn corrections_queued(usage: &str) -> bool {
 
 /// Drop every trigger attach() installed. Tables dropped since attach are skipped.
 pub fn remove(oids: [pg_sys::Oid; 4]) {
-    let sets = [
-        USAGE_TRIGGERS,
-        TASKS_TRIGGERS,
-        AGENTS_TRIGGERS,
-        ISSUES_TRIGGERS,
-    ];
+    let sets = [USAGE_TRIGGERS, TASKS_TRIGGERS, AGENTS_TRIGGERS, ISSUES_TRIGGERS];
     for (oid, triggers) in oids.iter().zip(sets) {
         let exists: bool = Spi::get_one_with_args(
             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE oid = $1)",
@@ -220,8 +191,7 @@ pub fn remove(oids: [pg_sys::Oid; 4]) {
         }
         let table = relname(*oid);
         for trigger in triggers {
-            Spi::run(&format!("DROP TRIGGER IF EXISTS {trigger} ON {table}"))
-                .or_raise("drop an invalidation trigger");
+            Spi::run(&format!("DROP TRIGGER IF EXISTS {trigger} ON {table}")).or_raise("drop an invalidation trigger");
         }
     }
 }

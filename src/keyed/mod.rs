@@ -69,11 +69,8 @@ pub fn touched_range(from: TimestampWithTimeZone, to: TimestampWithTimeZone) {
     if !installed() {
         return;
     }
-    let days = days_of_range(
-        "SELECT b.bucket_start FROM usage_rollup.key_rollup_block b WHERE b.width = 1440",
-    );
-    Spi::run_with_args(&unseal(&days), &[from.into(), to.into()])
-        .or_raise("queue the keyed blocks of the filled range");
+    let days = days_of_range("SELECT b.bucket_start FROM usage_rollup.key_rollup_block b WHERE b.width = 1440");
+    Spi::run_with_args(&unseal(&days), &[from.into(), to.into()]).or_raise("queue the keyed blocks of the filled range");
 }
 
 /// The UTC days of the bucket starts $1 (a query of column day).
@@ -131,12 +128,7 @@ fn finished_days(cut: TimestampWithTimeZone, limit: i64) -> Vec<TimestampWithTim
 
 /// The days of `queue` (a relation of day starts, as bucket_start) that ended at least
 /// `margin` before `cut`, newest first (at most `limit`).
-pub(crate) fn finished(
-    queue: &str,
-    margin: &str,
-    cut: TimestampWithTimeZone,
-    limit: i64,
-) -> Vec<TimestampWithTimeZone> {
+pub(crate) fn finished(queue: &str, margin: &str, cut: TimestampWithTimeZone, limit: i64) -> Vec<TimestampWithTimeZone> {
     Spi::get_one_with_args::<Vec<TimestampWithTimeZone>>(
         &format!(
             "SELECT pg_catalog.array_agg(bucket_start) FROM (
@@ -154,12 +146,7 @@ pub(crate) fn finished(
 /// `below` are all done, newest first: each sealed, or never holding a rollup row
 /// and not queued (the days before the first usage row in a week, a week without
 /// usage; their sums are nothing, so the block's rows are those of its sealed parts).
-fn complete_blocks(
-    width: i64,
-    below: i64,
-    cut: TimestampWithTimeZone,
-    limit: i64,
-) -> Vec<TimestampWithTimeZone> {
+fn complete_blocks(width: i64, below: i64, cut: TimestampWithTimeZone, limit: i64) -> Vec<TimestampWithTimeZone> {
     Spi::get_one_with_args::<Vec<TimestampWithTimeZone>>(
         &format!(
             "SELECT pg_catalog.array_agg(bucket_start) FROM (
@@ -211,9 +198,7 @@ fn seal_days(days: &[TimestampWithTimeZone]) {
 }
 
 fn seal_wider(width: i64, below: i64, blocks: &[TimestampWithTimeZone]) {
-    let fill = sum_measures(SEAL_WIDER)
-        .replace("@width@", &width.to_string())
-        .replace("@below@", &below.to_string());
+    let fill = sum_measures(SEAL_WIDER).replace("@width@", &width.to_string()).replace("@below@", &below.to_string());
     seal(width, blocks, &fill);
 }
 
@@ -259,9 +244,7 @@ fn _seal_keyed() {
     }
     lock_rollup();
     Spi::run(&unseal(ROLLUP_DAYS)).or_raise("queue the rollup's days");
-    seal_all(crate::tick::safe_upper_bound(
-        crate::settings::safety_lag_secs(),
-    ));
+    seal_all(crate::tick::safe_upper_bound(crate::settings::safety_lag_secs()));
 }
 
 /// Take the rollup lock for this transaction (the update's sealing entries; waits
@@ -269,10 +252,7 @@ fn _seal_keyed() {
 fn lock_rollup() {
     Spi::run_with_args(
         "SELECT pg_catalog.pg_advisory_xact_lock($1, $2)",
-        &[
-            crate::attach::LOCK_CLASS.into(),
-            crate::tick::LOCK_ROLLUP.into(),
-        ],
+        &[crate::attach::LOCK_CLASS.into(), crate::tick::LOCK_ROLLUP.into()],
     )
     .or_raise("take the rollup lock");
 }

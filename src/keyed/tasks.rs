@@ -89,11 +89,8 @@ pub fn recomputed(starts: &[TimestampWithTimeZone]) {
     if starts.is_empty() || !installed() {
         return;
     }
-    Spi::run_with_args(
-        &unseal(&super::days_of_buckets()),
-        &[starts.to_vec().into()],
-    )
-    .or_raise("queue the task days of the recomputed buckets");
+    Spi::run_with_args(&unseal(&super::days_of_buckets()), &[starts.to_vec().into()])
+        .or_raise("queue the task days of the recomputed buckets");
     if hours_installed() {
         Spi::run_with_args(
             &format!(
@@ -115,8 +112,7 @@ pub fn recomputed_range(from: TimestampWithTimeZone, to: TimestampWithTimeZone) 
         return;
     }
     let days = super::days_of_range("SELECT b.bucket_start FROM usage_rollup.key_task_block b");
-    Spi::run_with_args(&unseal(&days), &[from.into(), to.into()])
-        .or_raise("queue the task days of the rebuilt range");
+    Spi::run_with_args(&unseal(&days), &[from.into(), to.into()]).or_raise("queue the task days of the rebuilt range");
     if hours_installed() {
         Spi::run_with_args(
             &format!(
@@ -152,26 +148,17 @@ fn finished_days(cut: TimestampWithTimeZone, limit: i64) -> Vec<TimestampWithTim
 /// Rebuild the entries of these days from the raw rows and list them; their
 /// hours go (a sealed day stands for them).
 fn seal(binding: &Binding, days: &[TimestampWithTimeZone]) {
-    let (Some(first), Some(last)) = (
-        days.iter().min_by_key(|d| d.into_inner()),
-        days.iter().max_by_key(|d| d.into_inner()),
-    ) else {
+    let (Some(first), Some(last)) = (days.iter().min_by_key(|d| d.into_inner()), days.iter().max_by_key(|d| d.into_inner()))
+    else {
         return;
     };
     if days.len() > BULK_DAYS {
-        let bulk = binding
-            .render(SEAL_TASKS_BULK)
-            .replace("@day_of_row@", &bin_of("u.created_at", 1440));
+        let bulk = binding.render(SEAL_TASKS_BULK).replace("@day_of_row@", &bin_of("u.created_at", 1440));
         seal_blocks(&DAYS, days, || {
-            Spi::run_with_args(
-                &bulk,
-                &[days.to_vec().into(), (*first).into(), (*last).into()],
-            )
+            Spi::run_with_args(&bulk, &[days.to_vec().into(), (*first).into(), (*last).into()])
         });
     } else {
-        seal_blocks(&DAYS, days, || {
-            Spi::run_with_args(&seal_sql(binding, &DAYS), &[days.to_vec().into()])
-        });
+        seal_blocks(&DAYS, days, || Spi::run_with_args(&seal_sql(binding, &DAYS), &[days.to_vec().into()]));
     }
     if hours_installed() {
         let args = [days.to_vec().into()];
@@ -203,18 +190,11 @@ fn seal_sql(binding: &Binding, level: &Level) -> String {
 }
 
 /// Delete the entries of these blocks of `level`, fill them again (`fill`), list them.
-fn seal_blocks(
-    level: &Level,
-    starts: &[TimestampWithTimeZone],
-    fill: impl FnOnce() -> Result<(), pgrx::spi::Error>,
-) {
+fn seal_blocks(level: &Level, starts: &[TimestampWithTimeZone], fill: impl FnOnce() -> Result<(), pgrx::spi::Error>) {
     let args = [starts.to_vec().into()];
     for table in [level.entries, level.counts] {
-        Spi::run_with_args(
-            &format!("DELETE FROM {table} k WHERE k.bucket_start = ANY ($1::timestamptz[])"),
-            &args,
-        )
-        .or_raise("seal task blocks");
+        Spi::run_with_args(&format!("DELETE FROM {table} k WHERE k.bucket_start = ANY ($1::timestamptz[])"), &args)
+            .or_raise("seal task blocks");
     }
     fill().or_raise("seal task blocks");
     Spi::run_with_args(
@@ -258,9 +238,7 @@ fn seal_hours(binding: &Binding, cut: TimestampWithTimeZone, limit: i64) {
     }
     let hours = finished_hours(cut, limit);
     if !hours.is_empty() {
-        seal_blocks(&HOURS, &hours, || {
-            Spi::run_with_args(&seal_sql(binding, &HOURS), &[hours.to_vec().into()])
-        });
+        seal_blocks(&HOURS, &hours, || Spi::run_with_args(&seal_sql(binding, &HOURS), &[hours.to_vec().into()]));
     }
 }
 
@@ -287,15 +265,10 @@ pub fn seal_all(binding: &Binding, upto: TimestampWithTimeZone) {
 #[pg_extern(volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn _seal_key_tasks() {
-    let Some(binding) = Binding::load() else {
-        return;
-    };
+    let Some(binding) = Binding::load() else { return };
     super::lock_rollup();
     Spi::run(&unseal(super::ROLLUP_DAYS)).or_raise("queue the rollup's days");
-    seal_all(
-        &binding,
-        crate::tick::safe_upper_bound(crate::settings::safety_lag_secs()),
-    );
+    seal_all(&binding, crate::tick::safe_upper_bound(crate::settings::safety_lag_secs()));
     analyze();
 }
 
@@ -303,12 +276,10 @@ fn _seal_key_tasks() {
 /// plan over key_task depends on them.
 pub fn analyze() {
     if installed() {
-        Spi::run("ANALYZE usage_rollup.key_task, usage_rollup.key_task_day")
-            .or_raise("analyze the task days");
+        Spi::run("ANALYZE usage_rollup.key_task, usage_rollup.key_task_day").or_raise("analyze the task days");
     }
     if hours_installed() {
-        Spi::run("ANALYZE usage_rollup.key_task_hour, usage_rollup.key_task_hour_count")
-            .or_raise("analyze the task hours");
+        Spi::run("ANALYZE usage_rollup.key_task_hour, usage_rollup.key_task_hour_count").or_raise("analyze the task hours");
     }
 }
 

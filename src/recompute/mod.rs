@@ -9,8 +9,8 @@ use crate::template::{self, MEASURES};
 use pgrx::prelude::*;
 
 mod narrow;
-pub use narrow::coarse_widths;
 pub use narrow::installed as per_workspace_installed;
+pub use narrow::coarse_widths;
 
 const AGGREGATE: &str = include_str!("aggregate.sql");
 const REPLACE: &str = include_str!("replace.sql");
@@ -37,21 +37,9 @@ pub fn aggregate_sql(binding: &Binding, rows: &str) -> String {
 /// bucket costs no dead tuples).
 fn upsert_measures(sql: &str) -> String {
     template::expand(sql, "upsert_measures", |alias| {
-        let set = MEASURES
-            .iter()
-            .map(|m| format!("{m} = excluded.{m}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let old = MEASURES
-            .iter()
-            .map(|m| format!("{alias}.{m}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let new = MEASURES
-            .iter()
-            .map(|m| format!("excluded.{m}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let set = MEASURES.iter().map(|m| format!("{m} = excluded.{m}")).collect::<Vec<_>>().join(", ");
+        let old = MEASURES.iter().map(|m| format!("{alias}.{m}")).collect::<Vec<_>>().join(", ");
+        let new = MEASURES.iter().map(|m| format!("excluded.{m}")).collect::<Vec<_>>().join(", ");
         format!("{set}\n    WHERE ({old}) IS DISTINCT FROM ({new})")
     })
 }
@@ -60,9 +48,7 @@ fn upsert_measures(sql: &str) -> String {
 /// (@sum_measures(alias)@ in a template): the per-workspace widths and the keyed
 /// blocks are sums of rollup rows, or of their own narrower rows.
 pub(crate) fn sum_measures(sql: &str) -> String {
-    template::expand(sql, "sum_measures", |alias| {
-        template::sums(alias, &MEASURES)
-    })
+    template::expand(sql, "sum_measures", |alias| template::sums(alias, &MEASURES))
 }
 
 /// The ON CONFLICT tail that adds a delta's measures to the row of a rollup table
@@ -92,33 +78,19 @@ const INCLUDED: &str = "coalesce(x.updated_at, x.created_at) < @cut@";
 
 /// Returns what it did and the buckets whose rollup rows changed: a recompute that
 /// finds a bucket as it was writes nothing, and leaves its keyed blocks sealed.
-fn replace(
-    binding: &Binding,
-    rows: &str,
-    scope: &str,
-    args: &[pgrx::datum::DatumWithOid],
-) -> Outcome {
+fn replace(binding: &Binding, rows: &str, scope: &str, args: &[pgrx::datum::DatumWithOid]) -> Outcome {
     let sql = binding.render(&upsert_measures(
-        &REPLACE
-            .replace("@aggregate@", &aggregate_sql(binding, rows))
-            .replace("@scope@", scope),
+        &REPLACE.replace("@aggregate@", &aggregate_sql(binding, rows)).replace("@scope@", scope),
     ));
     let (written, raw, changed): (Option<i64>, Option<i64>, Option<Vec<TimestampWithTimeZone>>) =
         Spi::get_three_with_args(&sql, args).or_raise("recompute rollup buckets");
     crate::keyed::touched(&changed.unwrap_or_default());
-    Outcome {
-        rows_written: written.unwrap_or(0),
-        raw_rows: raw.unwrap_or(0),
-    }
+    Outcome { rows_written: written.unwrap_or(0), raw_rows: raw.unwrap_or(0) }
 }
 
 /// Rebuild the given buckets (bucket starts, duplicates allowed) from their rows
 /// stamped before `cut`.
-pub fn buckets(
-    binding: &Binding,
-    starts: &[TimestampWithTimeZone],
-    cut: TimestampWithTimeZone,
-) -> Outcome {
+pub fn buckets(binding: &Binding, starts: &[TimestampWithTimeZone], cut: TimestampWithTimeZone) -> Outcome {
     if starts.is_empty() {
         return Outcome::default();
     }
@@ -135,12 +107,8 @@ pub fn buckets(
                              OFFSET 0) u",
         INCLUDED.replace("@cut@", "$2")
     );
-    let outcome = replace(
-        binding,
-        &rows,
-        "r.bucket_start = ANY ($1::timestamptz[])",
-        &[starts.to_vec().into(), cut.into()],
-    );
+    let outcome =
+        replace(binding, &rows, "r.bucket_start = ANY ($1::timestamptz[])", &[starts.to_vec().into(), cut.into()]);
     // its rows are not counted: tick() returns the rollup rows it wrote (SPEC §8)
     narrow::buckets(starts);
     crate::keyed::tasks::recomputed(starts);
@@ -165,23 +133,12 @@ pub fn variants_of_buckets(binding: &Binding, starts: &[TimestampWithTimeZone]) 
 
 /// Refresh the variant list for the tasks of the rows append() added: those stamped
 /// in [from, to) in these buckets.
-pub fn variants_of_new(
-    binding: &Binding,
-    starts: &[TimestampWithTimeZone],
-    from: TimestampWithTimeZone,
-    to: TimestampWithTimeZone,
-) {
+pub fn variants_of_new(binding: &Binding, starts: &[TimestampWithTimeZone], from: TimestampWithTimeZone, to: TimestampWithTimeZone) {
     if starts.is_empty() {
         return;
     }
-    let touched = format!(
-        "SELECT DISTINCT u.task_id FROM {WINDOW_ROWS} WHERE @bucket@ = ANY ($1::timestamptz[])"
-    );
-    refresh_variants(
-        binding,
-        &touched,
-        &[starts.to_vec().into(), from.into(), to.into()],
-    );
+    let touched = format!("SELECT DISTINCT u.task_id FROM {WINDOW_ROWS} WHERE @bucket@ = ANY ($1::timestamptz[])");
+    refresh_variants(binding, &touched, &[starts.to_vec().into(), from.into(), to.into()]);
 }
 
 fn refresh_variants(binding: &Binding, touched: &str, args: &[pgrx::datum::DatumWithOid]) {
@@ -207,49 +164,32 @@ const WINDOW_ROWS: &str = "(SELECT * FROM @usage@ x
 
 /// Add the rows stamped in [from, to) of these buckets to both rollups (append.sql:
 /// the buckets must hold no other change since the watermark `from`).
-pub fn append(
-    binding: &Binding,
-    starts: &[TimestampWithTimeZone],
-    from: TimestampWithTimeZone,
-    to: TimestampWithTimeZone,
-) -> Outcome {
+pub fn append(binding: &Binding, starts: &[TimestampWithTimeZone], from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> Outcome {
     if starts.is_empty() {
         return Outcome::default();
     }
-    let per_workspace = if narrow::installed() {
-        narrow::append_sql("delta")
-    } else {
-        String::new()
-    };
-    let sql = binding
-        .render(&add_measures(
-            &APPEND
-                .replace("@window_rows@", WINDOW_ROWS)
-                .replace("@per_workspace@", &per_workspace),
-        ))
-        .replace("@bucket_limit@", BUCKET_LIMIT);
+    let per_workspace = if narrow::installed() { narrow::append_sql("delta") } else { String::new() };
+    let sql = binding.render(&add_measures(
+        &APPEND.replace("@window_rows@", WINDOW_ROWS).replace("@per_workspace@", &per_workspace),
+    ))
+    .replace("@bucket_limit@", BUCKET_LIMIT);
     let (written, raw): (Option<i64>, Option<i64>) =
-        Spi::get_two_with_args(&sql, &[starts.to_vec().into(), from.into(), to.into()])
-            .or_raise("append new rows to the rollup");
+        Spi::get_two_with_args(&sql, &[starts.to_vec().into(), from.into(), to.into()]).or_raise("append new rows to the rollup");
     crate::keyed::touched(starts);
     crate::keyed::tasks::recomputed(starts);
-    Outcome {
-        rows_written: written.unwrap_or(0),
-        raw_rows: raw.unwrap_or(0),
-    }
+    Outcome { rows_written: written.unwrap_or(0), raw_rows: raw.unwrap_or(0) }
 }
 
 /// Rebuild the whole variant list from the usage table (one pass; after backfill).
 pub fn rebuild_variants(binding: &Binding) {
     Spi::run("DELETE FROM usage_rollup.variant").or_raise("rebuild the variant list");
-    let sql = binding
-        .render(
-            "INSERT INTO usage_rollup.variant (task_id, provider, model) \
+    let sql = binding.render(
+        "INSERT INTO usage_rollup.variant (task_id, provider, model) \
          SELECT u.task_id, pg_catalog.lower(u.provider), u.model FROM @usage@ u \
          WHERE u.task_id IN (SELECT m.task_id FROM @usage@ m WHERE @may_pair@) \
          GROUP BY 1, 2, 3 HAVING count(*) > 1",
-        )
-        .replace("@may_pair@", &may_pair(binding, "m"));
+    )
+    .replace("@may_pair@", &may_pair(binding, "m"));
     Spi::run(&sql).or_raise("rebuild the variant list");
 }
 
@@ -284,12 +224,7 @@ fn may_pair(binding: &Binding, alias: &str) -> String {
 
 /// Rebuild every bucket in [from, to) from its rows stamped before `cut`; both
 /// bounds must be bucket-aligned.
-pub fn range(
-    binding: &Binding,
-    from: TimestampWithTimeZone,
-    to: TimestampWithTimeZone,
-    cut: TimestampWithTimeZone,
-) -> Outcome {
+pub fn range(binding: &Binding, from: TimestampWithTimeZone, to: TimestampWithTimeZone, cut: TimestampWithTimeZone) -> Outcome {
     let empty = range_is_empty(from, to);
     let outcome = if empty {
         fill(binding, from, to, cut)
@@ -327,12 +262,7 @@ fn range_is_empty(from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> boo
 /// empty): nothing to compare or delete, so the aggregate is computed by CREATE
 /// TABLE AS, which may run in parallel (a statement that also writes never does:
 /// measured 2.6 s instead of 8 s of aggregate for 1M rows), then appended.
-fn fill(
-    binding: &Binding,
-    from: TimestampWithTimeZone,
-    to: TimestampWithTimeZone,
-    cut: TimestampWithTimeZone,
-) -> Outcome {
+fn fill(binding: &Binding, from: TimestampWithTimeZone, to: TimestampWithTimeZone, cut: TimestampWithTimeZone) -> Outcome {
     // a utility statement takes no parameters: the bounds go in as literals
     let (f, t, c): (Option<String>, Option<String>, Option<String>) = Spi::get_three_with_args(
         "SELECT pg_catalog.quote_literal($1), pg_catalog.quote_literal($2), pg_catalog.quote_literal($3)",
@@ -356,25 +286,15 @@ fn fill(
     )
     .or_raise("fill the rollup");
     Spi::run("DROP TABLE pg_temp.usage_rollup_fill").or_raise("fill the rollup");
-    Outcome {
-        rows_written: written.unwrap_or(0),
-        raw_rows: raw.unwrap_or(0),
-    }
+    Outcome { rows_written: written.unwrap_or(0), raw_rows: raw.unwrap_or(0) }
 }
 
 /// Buckets of usage rows stamped (updated_at, else created_at) in [from, to).
-pub fn discover(
-    binding: &Binding,
-    from: TimestampWithTimeZone,
-    to: TimestampWithTimeZone,
-) -> Vec<TimestampWithTimeZone> {
+pub fn discover(binding: &Binding, from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> Vec<TimestampWithTimeZone> {
     if from >= to {
         return Vec::new();
     }
-    let sql = format!(
-        "SELECT pg_catalog.array_agg(bucket_start) FROM ({}) d",
-        binding.render(DISCOVER)
-    );
+    let sql = format!("SELECT pg_catalog.array_agg(bucket_start) FROM ({}) d", binding.render(DISCOVER));
     Spi::get_one_with_args::<Vec<TimestampWithTimeZone>>(&sql, &[from.into(), to.into()])
         .or_raise("discover changed usage rows")
         .unwrap_or_default()

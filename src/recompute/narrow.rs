@@ -20,21 +20,11 @@ const QUARTERS: &str = "usage_rollup.rollup_ws";
 
 /// What a refresh statement returns: the rows written, and (KEYS) the keys of the
 /// changed rows as a jsonb array of {bucket_start, workspace_id, provider, model}.
-const COUNT: &str =
-    "SELECT (SELECT count(*) FROM removed) + (SELECT count(*) FROM written), NULL::text";
-const KEYS: &str =
-    "SELECT count(*), coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(c)), '[]'::jsonb)::text
+const COUNT: &str = "SELECT (SELECT count(*) FROM removed) + (SELECT count(*) FROM written), NULL::text";
+const KEYS: &str = "SELECT count(*), coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(c)), '[]'::jsonb)::text
 FROM (SELECT * FROM removed UNION ALL SELECT * FROM written) c";
 
-fn refresh(
-    width: i16,
-    source: &str,
-    bucket: &str,
-    source_scope: &str,
-    scope: &str,
-    args: &[DatumWithOid],
-    result: &str,
-) -> (i64, String) {
+fn refresh(width: i16, source: &str, bucket: &str, source_scope: &str, scope: &str, args: &[DatumWithOid], result: &str) -> (i64, String) {
     let empty = Spi::get_one_with_args::<bool>(
         &format!("SELECT NOT EXISTS (SELECT 1 FROM usage_rollup.rollup_ws w WHERE w.width = {width} AND {scope})"),
         args,
@@ -50,9 +40,7 @@ fn refresh(
             fresh()
         )
     } else {
-        writing(NARROW)
-            .replace("@fresh@", &fresh())
-            .replace("@result@", result)
+        writing(NARROW).replace("@fresh@", &fresh()).replace("@result@", result)
     };
     let sql = template
         .replace("@width@", &width.to_string())
@@ -98,11 +86,7 @@ fn refresh_keys(width: i64, below: i64, keys: &str) -> (i64, String) {
 /// rows shaped like usage_rollup.rollup, to the rows of every width (append.sql).
 pub fn append_sql(source: &str) -> String {
     std::iter::once((15, "r.bucket_start".to_string()))
-        .chain(
-            coarse_widths()
-                .into_iter()
-                .map(|(width, _)| (width, bin_of("r.bucket_start", width))),
-        )
+        .chain(coarse_widths().into_iter().map(|(width, _)| (width, bin_of("r.bucket_start", width))))
         .map(|(width, bucket)| {
             format!(
                 ",\nadded_{width} AS (\n    INSERT INTO usage_rollup.rollup_ws AS w\n{}\n    \
@@ -181,15 +165,12 @@ pub fn range(from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> i64 {
     .0;
     for (width, below) in coarse_widths() {
         // the blocks that [from, to) touches; the last one may end past the last timestamp
-        let (b0, b1): (Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>) =
-            Spi::get_two_with_args(
-                &format!("SELECT {}, {}", bin_of("$1", width), bin_end("$2", width)),
-                &[from.into(), to.into()],
-            )
-            .or_raise("find the blocks of the recomputed range");
-        let (Some(b0), Some(b1)) = (b0, b1) else {
-            return written;
-        };
+        let (b0, b1): (Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>) = Spi::get_two_with_args(
+            &format!("SELECT {}, {}", bin_of("$1", width), bin_end("$2", width)),
+            &[from.into(), to.into()],
+        )
+        .or_raise("find the blocks of the recomputed range");
+        let (Some(b0), Some(b1)) = (b0, b1) else { return written };
         written += refresh(
             width as i16,
             QUARTERS,

@@ -21,15 +21,9 @@ use pgrx::prelude::*;
 #[pg_extern(stable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
 fn _read_mode() -> &'static str {
-    if bound_relations()
-        .into_iter()
-        .any(|oid| rls_applies(oid, pg_sys::InvalidOid))
-    {
+    if bound_relations().into_iter().any(|oid| rls_applies(oid, pg_sys::InvalidOid)) {
         "raw"
-    } else if rollup_oids()
-        .into_iter()
-        .any(|oid| rls_applies(oid, pg_sys::InvalidOid))
-    {
+    } else if rollup_oids().into_iter().any(|oid| rls_applies(oid, pg_sys::InvalidOid)) {
         "rollup"
     } else {
         "owner"
@@ -44,16 +38,9 @@ fn _read_mode() -> &'static str {
 fn _check_report_access(report: &str) {
     require_execute(report);
     let role = session_role();
-    if bound_relations()
-        .into_iter()
-        .chain(rollup_oids())
-        .any(|oid| rls_applies(oid, role))
-    {
-        let name: Option<String> = Spi::get_one_with_args(
-            "SELECT pg_catalog.pg_get_userbyid($1)::text",
-            &[role.into()],
-        )
-        .or_raise("name the role");
+    if bound_relations().into_iter().chain(rollup_oids()).any(|oid| rls_applies(oid, role)) {
+        let name: Option<String> = Spi::get_one_with_args("SELECT pg_catalog.pg_get_userbyid($1)::text", &[role.into()])
+            .or_raise("name the role");
         Error::NoExecute {
             entry_point: report.into(),
             role: name.unwrap_or_default(),

@@ -36,11 +36,7 @@ fn _ws_blocks(
     dirty: Option<Vec<TimestampWithTimeZone>>,
 ) -> TableIterator<
     'static,
-    (
-        name!(width, i16),
-        name!(bucket_start, TimestampWithTimeZone),
-        name!(group_start, TimestampWithTimeZone),
-    ),
+    (name!(width, i16), name!(bucket_start, TimestampWithTimeZone), name!(group_start, TimestampWithTimeZone)),
 > {
     blocks(WIDTHS, range_start, range_end, edges, dirty)
 }
@@ -68,10 +64,7 @@ fn _ws_runs(
 > {
     let (start, end, edges, dirty) = instants(range_start, range_end, edges, dirty);
     let runs = runs(&tile(WIDTHS, start, end, edges, dirty, None));
-    TableIterator::new(
-        runs.into_iter()
-            .map(|(width, group, from, to)| (width as i16, ts(group), ts(from), ts(to))),
-    )
+    TableIterator::new(runs.into_iter().map(|(width, group, from, to)| (width as i16, ts(group), ts(from), ts(to))))
 }
 
 // The planner's guess for a set-returning function is 1000 rows, and with 178 per
@@ -90,9 +83,7 @@ fn runs(blocks: &[(i64, i64, i64)]) -> Vec<(i64, i64, i64, i64)> {
     let mut runs: Vec<(i64, i64, i64, i64)> = Vec::new();
     for &(width, t, group) in blocks {
         match runs.last_mut() {
-            Some((w, g, _, end)) if *w == width && *g == group && *end == t => {
-                *end = t + width * MINUTE
-            }
+            Some((w, g, _, end)) if *w == width && *g == group && *end == t => *end = t + width * MINUTE,
             _ => runs.push((width, group, t, t + width * MINUTE)),
         }
     }
@@ -109,11 +100,7 @@ fn _task_blocks(
     dirty: Option<Vec<TimestampWithTimeZone>>,
 ) -> TableIterator<
     'static,
-    (
-        name!(width, i16),
-        name!(bucket_start, TimestampWithTimeZone),
-        name!(group_start, TimestampWithTimeZone),
-    ),
+    (name!(width, i16), name!(bucket_start, TimestampWithTimeZone), name!(group_start, TimestampWithTimeZone)),
 > {
     blocks(TASK_WIDTHS, range_start, range_end, edges, dirty)
 }
@@ -128,11 +115,7 @@ fn _task_agent_blocks(
     dirty: Option<Vec<TimestampWithTimeZone>>,
 ) -> TableIterator<
     'static,
-    (
-        name!(width, i16),
-        name!(bucket_start, TimestampWithTimeZone),
-        name!(group_start, TimestampWithTimeZone),
-    ),
+    (name!(width, i16), name!(bucket_start, TimestampWithTimeZone), name!(group_start, TimestampWithTimeZone)),
 > {
     blocks(TASK_AGENT_WIDTHS, range_start, range_end, edges, dirty)
 }
@@ -151,11 +134,7 @@ fn _key_blocks(
 ) -> TableIterator<
     'static,
     // (integer: four weeks, 40320 minutes, is past smallint)
-    (
-        name!(width, i32),
-        name!(bucket_start, TimestampWithTimeZone),
-        name!(group_start, TimestampWithTimeZone),
-    ),
+    (name!(width, i32), name!(bucket_start, TimestampWithTimeZone), name!(group_start, TimestampWithTimeZone)),
 > {
     let sealed: Sealed = sealed_widths
         .unwrap_or_default()
@@ -163,19 +142,8 @@ fn _key_blocks(
         .zip(sealed_starts.unwrap_or_default())
         .map(|(w, t)| (w as i64, t.into_inner()))
         .collect();
-    let blocks = tiled(
-        KEY_WIDTHS,
-        range_start,
-        range_end,
-        edges,
-        dirty,
-        Some(&sealed),
-    );
-    TableIterator::new(
-        blocks
-            .into_iter()
-            .map(|(width, t, group)| (width as i32, t, group)),
-    )
+    let blocks = tiled(KEY_WIDTHS, range_start, range_end, edges, dirty, Some(&sealed));
+    TableIterator::new(blocks.into_iter().map(|(width, t, group)| (width as i32, t, group)))
 }
 
 /// Blocks (width, start) that may be used above 15 minutes; None: all of them.
@@ -189,18 +157,10 @@ fn blocks(
     dirty: Option<Vec<TimestampWithTimeZone>>,
 ) -> TableIterator<
     'static,
-    (
-        name!(width, i16),
-        name!(bucket_start, TimestampWithTimeZone),
-        name!(group_start, TimestampWithTimeZone),
-    ),
+    (name!(width, i16), name!(bucket_start, TimestampWithTimeZone), name!(group_start, TimestampWithTimeZone)),
 > {
     let blocks = tiled(widths, range_start, range_end, edges, dirty, None);
-    TableIterator::new(
-        blocks
-            .into_iter()
-            .map(|(width, t, group)| (width as i16, t, group)),
-    )
+    TableIterator::new(blocks.into_iter().map(|(width, t, group)| (width as i16, t, group)))
 }
 
 /// The blocks as (width in minutes, start, group start).
@@ -214,10 +174,7 @@ fn tiled(
 ) -> Vec<(i64, TimestampWithTimeZone, TimestampWithTimeZone)> {
     let (start, end, edges, dirty) = instants(range_start, range_end, edges, dirty);
     let blocks = tile(widths, start, end, edges, dirty, sealed);
-    blocks
-        .into_iter()
-        .map(|(width, t, group)| (width, ts(t), ts(group)))
-        .collect()
+    blocks.into_iter().map(|(width, t, group)| (width, ts(t), ts(group))).collect()
 }
 
 /// A tiling's arguments in microseconds (range start, range end, edges, dirty
@@ -228,22 +185,9 @@ fn instants(
     edges: Option<Vec<TimestampWithTimeZone>>,
     dirty: Option<Vec<TimestampWithTimeZone>>,
 ) -> (i64, i64, Vec<i64>, Vec<i64>) {
-    let edges: Vec<i64> = edges
-        .unwrap_or_default()
-        .into_iter()
-        .map(|e| bucket_edge(e, TASK))
-        .collect();
-    let dirty: Vec<i64> = dirty
-        .unwrap_or_default()
-        .into_iter()
-        .map(|d| d.into_inner())
-        .collect();
-    (
-        bucket_edge(range_start, TASK),
-        bucket_edge(range_end, TASK),
-        edges,
-        dirty,
-    )
+    let edges: Vec<i64> = edges.unwrap_or_default().into_iter().map(|e| bucket_edge(e, TASK)).collect();
+    let dirty: Vec<i64> = dirty.unwrap_or_default().into_iter().map(|d| d.into_inner()).collect();
+    (bucket_edge(range_start, TASK), bucket_edge(range_end, TASK), edges, dirty)
 }
 
 const TASK: &str = "tile a report range";
@@ -256,18 +200,8 @@ fn ts(t: i64) -> TimestampWithTimeZone {
 /// left, the largest aligned block that ends by the next edge and holds no dirty
 /// bucket (widths divide each other, so this is the fewest blocks), and, when
 /// `sealed` is given, is a 15-minute bucket or a sealed block.
-fn tile(
-    widths: &[i64],
-    start: i64,
-    end: i64,
-    edges: Vec<i64>,
-    mut dirty: Vec<i64>,
-    sealed: Option<&Sealed>,
-) -> Vec<(i64, i64, i64)> {
-    let mut cuts: Vec<i64> = edges
-        .into_iter()
-        .filter(|e| *e > start && *e < end)
-        .collect();
+fn tile(widths: &[i64], start: i64, end: i64, edges: Vec<i64>, mut dirty: Vec<i64>, sealed: Option<&Sealed>) -> Vec<(i64, i64, i64)> {
+    let mut cuts: Vec<i64> = edges.into_iter().filter(|e| *e > start && *e < end).collect();
     cuts.push(end);
     cuts.sort_unstable();
     cuts.dedup();
@@ -308,10 +242,8 @@ mod tests {
 
     /// The blocks cover the range exactly once, except the dirty buckets.
     fn covered(blocks: &[(i64, i64, i64)]) -> Vec<i64> {
-        let mut q: Vec<i64> = blocks
-            .iter()
-            .flat_map(|(w, t, _)| (0..w / 15).map(move |k| t + k * 15 * MINUTE))
-            .collect();
+        let mut q: Vec<i64> =
+            blocks.iter().flat_map(|(w, t, _)| (0..w / 15).map(move |k| t + k * 15 * MINUTE)).collect();
         q.sort_unstable();
         q
     }
@@ -319,14 +251,7 @@ mod tests {
     #[test]
     fn utc_days_are_one_block_each() {
         let blocks = tile(10 * DAY, 13 * DAY, vec![11 * DAY, 12 * DAY], vec![]);
-        assert_eq!(
-            blocks,
-            vec![
-                (1440, 10 * DAY, 10 * DAY),
-                (1440, 11 * DAY, 11 * DAY),
-                (1440, 12 * DAY, 12 * DAY)
-            ]
-        );
+        assert_eq!(blocks, vec![(1440, 10 * DAY, 10 * DAY), (1440, 11 * DAY, 11 * DAY), (1440, 12 * DAY, 12 * DAY)]);
     }
 
     #[test]
@@ -336,25 +261,16 @@ mod tests {
         let edges: Vec<i64> = (0..4).map(|d| d * DAY + off).collect();
         let blocks = tile(0, 4 * DAY, edges.clone(), vec![]);
         for (w, t, g) in &blocks {
-            assert!(
-                edges.iter().all(|e| !(*e > *t && *e < t + w * MINUTE)),
-                "block ({w}, {t}) crosses an edge"
-            );
+            assert!(edges.iter().all(|e| !(*e > *t && *e < t + w * MINUTE)), "block ({w}, {t}) crosses an edge");
             // the group start is the last edge at or before the block (or the range start)
             let expected = edges.iter().copied().filter(|e| e <= t).max().unwrap_or(0);
             assert_eq!(*g, expected);
         }
-        let in_day = blocks
-            .iter()
-            .filter(|(_, t, _)| *t >= DAY + off && *t < 2 * DAY + off)
-            .count();
+        let in_day = blocks.iter().filter(|(_, t, _)| *t >= DAY + off && *t < 2 * DAY + off).count();
         // 18:30-19:00 two quarters, 19-24 five hours, 0-18 three six-hour blocks,
         // 18:00-18:30 two quarters (reading hourly rows took 24 plus 2 x 4 quarters)
         assert_eq!(in_day, 12, "blocks for one local day");
-        assert_eq!(
-            covered(&blocks),
-            (0..4 * 96).map(|k| k * 15 * MINUTE).collect::<Vec<_>>()
-        );
+        assert_eq!(covered(&blocks), (0..4 * 96).map(|k| k * 15 * MINUTE).collect::<Vec<_>>());
     }
 
     #[test]
@@ -366,24 +282,13 @@ mod tests {
         // every block in exactly one run of its width and group, runs never touch
         // a neighbour of the same width and group (they would be one run)
         for (w, t, g) in &blocks {
-            let n = runs
-                .iter()
-                .filter(|(rw, rg, from, to)| {
-                    rw == w && rg == g && from <= t && t + w * MINUTE <= *to
-                })
-                .count();
+            let n = runs.iter().filter(|(rw, rg, from, to)| rw == w && rg == g && from <= t && t + w * MINUTE <= *to).count();
             assert_eq!(n, 1, "block ({w}, {t}) in {n} runs");
         }
         let covered: i64 = runs.iter().map(|(_, _, from, to)| to - from).sum();
-        assert_eq!(
-            covered,
-            blocks.iter().map(|(w, _, _)| w * MINUTE).sum::<i64>()
-        );
+        assert_eq!(covered, blocks.iter().map(|(w, _, _)| w * MINUTE).sum::<i64>());
         for pair in runs.windows(2) {
-            assert!(
-                !(pair[0].0 == pair[1].0 && pair[0].1 == pair[1].1 && pair[0].3 == pair[1].2),
-                "{pair:?}"
-            );
+            assert!(!(pair[0].0 == pair[1].0 && pair[0].1 == pair[1].1 && pair[0].3 == pair[1].2), "{pair:?}");
         }
         // an undisturbed local day (the third): 18:30-19 quarters, 19-24 hours,
         // 0-18 six hours, 18-18:30 quarters
@@ -398,10 +303,7 @@ mod tests {
         let q = covered(&blocks);
         assert_eq!(q.len(), 95);
         assert!(!q.contains(&dirty[0]));
-        assert!(
-            blocks.contains(&(360, DAY, DAY))
-                && blocks.contains(&(360, DAY + 12 * 60 * MINUTE, DAY))
-        );
+        assert!(blocks.contains(&(360, DAY, DAY)) && blocks.contains(&(360, DAY + 12 * 60 * MINUTE, DAY)));
     }
 
     #[test]
@@ -415,28 +317,12 @@ mod tests {
         // 2000-01-01 is a Saturday: weeks start there; a range from day 3 to day 24
         let week = 7 * DAY;
         let blocks = tile_with(TASK_WIDTHS, 3 * DAY, 24 * DAY, vec![], vec![], None);
-        let weeks: Vec<i64> = blocks
-            .iter()
-            .filter(|(w, _, _)| *w == 10080)
-            .map(|(_, t, _)| *t)
-            .collect();
+        let weeks: Vec<i64> = blocks.iter().filter(|(w, _, _)| *w == 10080).map(|(_, t, _)| *t).collect();
         assert_eq!(weeks, vec![week, 2 * week]);
         assert_eq!(blocks.len(), 4 + 2 + 3, "days 3-6, weeks 7-20, days 21-23");
-        assert_eq!(
-            covered(&blocks),
-            (3 * 96..24 * 96)
-                .map(|k| k * 15 * MINUTE)
-                .collect::<Vec<_>>()
-        );
+        assert_eq!(covered(&blocks), (3 * 96..24 * 96).map(|k| k * 15 * MINUTE).collect::<Vec<_>>());
         // an edge inside a week splits it into days
-        let blocks = tile_with(
-            TASK_WIDTHS,
-            week,
-            2 * week,
-            vec![week + 3 * DAY],
-            vec![],
-            None,
-        );
+        let blocks = tile_with(TASK_WIDTHS, week, 2 * week, vec![week + 3 * DAY], vec![], None);
         assert!(blocks.iter().all(|(w, _, _)| *w == 1440));
     }
 
@@ -447,29 +333,13 @@ mod tests {
         let mut sealed: Sealed = (7..15).map(|d| (1440, d * DAY)).collect();
         sealed.insert((10080, week));
         let blocks = tile_with(KEY_WIDTHS, 6 * DAY, 16 * DAY, vec![], vec![], Some(&sealed));
-        let wide: Vec<(i64, i64)> = blocks
-            .iter()
-            .filter(|(w, _, _)| *w > 15)
-            .map(|(w, t, _)| (*w, *t))
-            .collect();
+        let wide: Vec<(i64, i64)> = blocks.iter().filter(|(w, _, _)| *w > 15).map(|(w, t, _)| (*w, *t)).collect();
         assert_eq!(wide, vec![(10080, week), (1440, 14 * DAY)]);
         // day 6 and day 15 from 15-minute rows; the range covered once
         assert_eq!(blocks.iter().filter(|(w, _, _)| *w == 15).count(), 2 * 96);
-        assert_eq!(
-            covered(&blocks),
-            (6 * 96..16 * 96)
-                .map(|k| k * 15 * MINUTE)
-                .collect::<Vec<_>>()
-        );
+        assert_eq!(covered(&blocks), (6 * 96..16 * 96).map(|k| k * 15 * MINUTE).collect::<Vec<_>>());
         // a dirty bucket inside the sealed week: its days, the dirty one in quarters
-        let blocks = tile_with(
-            KEY_WIDTHS,
-            week,
-            2 * week,
-            vec![],
-            vec![week + 2 * DAY],
-            Some(&sealed),
-        );
+        let blocks = tile_with(KEY_WIDTHS, week, 2 * week, vec![], vec![week + 2 * DAY], Some(&sealed));
         assert_eq!(blocks.iter().filter(|(w, _, _)| *w == 1440).count(), 6);
         assert_eq!(blocks.iter().filter(|(w, _, _)| *w == 15).count(), 95);
     }

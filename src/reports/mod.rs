@@ -7,33 +7,18 @@ mod access;
 mod blocks;
 
 use crate::binding::Binding;
-use crate::catalog;
 use crate::errors::{Error, SpiExt};
+use crate::catalog;
 use crate::tz;
 use pgrx::datum::Date;
 use pgrx::prelude::*;
 
-pgrx::extension_sql_file!(
-    "reports.sql",
-    name = "reports_sql",
-    requires = [
-        _report_window,
-        _usage_report_sql,
-        _usage_query_sql,
-        _issue_usage_sql,
-        _task_report_sql,
-        _task_query_sql,
-        access::_read_mode,
-        access::_check_report_access,
-        "tick_sql"
-    ]
-);
+pgrx::extension_sql_file!("reports.sql", name = "reports_sql", requires = [_report_window, _usage_report_sql, _usage_query_sql, _issue_usage_sql, _task_report_sql, _task_query_sql, access::_read_mode, access::_check_report_access, "tick_sql"]);
 
 const USAGE: &str = include_str!("usage.sql");
 
 /// usage.sql's per_bucket over the rollup's cells: sums per bucket and group key.
-const PER_BUCKET_SUM: &str =
-    "    SELECT @bucket_key@ AS bucket_start, @key@ AS k, provider, model, @sum_usage(cells)@
+const PER_BUCKET_SUM: &str = "    SELECT @bucket_key@ AS bucket_start, @key@ AS k, provider, model, @sum_usage(cells)@
     FROM cells
     GROUP BY 1, 2, 3, 4";
 /// usage.sql's per_bucket when the cells are summed per bucket already.
@@ -79,14 +64,10 @@ macro_rules! sealed_task_days {
     };
 }
 const TASK_DAYS: &str = concat!("(", sealed_task_days!(), ")");
-const TASK_BLOCKS: &str = concat!(
-    "(",
-    sealed_task_days!(),
-    "\n          UNION ALL SELECT 60, h.bucket_start FROM usage_rollup.key_task_hour_block h)"
-);
+const TASK_BLOCKS: &str =
+    concat!("(", sealed_task_days!(), "\n          UNION ALL SELECT 60, h.bucket_start FROM usage_rollup.key_task_hour_block h)");
 /// The task hours' tables as empty relations, for the SQL of 0.7.0.
-const NO_TASK_HOURS: &str =
-    "(SELECT NULL::uuid AS task_id, NULL::timestamptz AS bucket_start, NULL::uuid AS workspace_id,
+const NO_TASK_HOURS: &str = "(SELECT NULL::uuid AS task_id, NULL::timestamptz AS bucket_start, NULL::uuid AS workspace_id,
           NULL::boolean AS single, NULL::bigint AS single_tasks WHERE false)";
 const KPI_TASKS_KEYED: &str = include_str!("kpi_tasks_keyed.sql");
 const TASKS: &str = include_str!("tasks.sql");
@@ -145,92 +126,47 @@ fn _report_window(
 > {
     let function = report;
     if workspace_id.is_none() {
-        Error::NullArgument {
-            function: function.into(),
-            argument: "workspace_id",
-        }
-        .raise();
+        Error::NullArgument { function: function.into(), argument: "workspace_id" }.raise();
     }
-    let from = from_date.unwrap_or_else(|| {
-        Error::NullArgument {
-            function: function.into(),
-            argument: "from_date",
-        }
-        .raise()
-    });
-    let to = to_date.unwrap_or_else(|| {
-        Error::NullArgument {
-            function: function.into(),
-            argument: "to_date",
-        }
-        .raise()
-    });
+    let from = from_date.unwrap_or_else(|| Error::NullArgument { function: function.into(), argument: "from_date" }.raise());
+    let to = to_date.unwrap_or_else(|| Error::NullArgument { function: function.into(), argument: "to_date" }.raise());
     // infinite dates first (they cannot be subtracted), the window's bounds last
     for (argument, date) in [("from_date", from), ("to_date", to)] {
         if date.is_infinity() || date.is_neg_infinity() {
-            Error::DateOutOfRange {
-                argument,
-                value: date.to_string(),
-                first: FIRST_REPORT_DATE,
-                last: LAST_REPORT_DATE,
-            }
-            .raise();
+            Error::DateOutOfRange { argument, value: date.to_string(), first: FIRST_REPORT_DATE, last: LAST_REPORT_DATE }
+                .raise();
         }
     }
     let (days, valid): (Option<i32>, Option<bool>) =
-        Spi::get_two_with_args("SELECT $2 - $1 + 1, $1 <= $2", &[from.into(), to.into()])
-            .or_raise("check the dates");
+        Spi::get_two_with_args("SELECT $2 - $1 + 1, $1 <= $2", &[from.into(), to.into()]).or_raise("check the dates");
     if valid != Some(true) {
-        Error::InvalidRange {
-            what: "date range",
-            from: from.to_string(),
-            to: to.to_string(),
-        }
-        .raise();
+        Error::InvalidRange { what: "date range", from: from.to_string(), to: to.to_string() }.raise();
     }
     let days = days.unwrap_or(0);
     if days > MAX_SPAN_DAYS {
-        Error::SpanTooLong {
-            from: from.to_string(),
-            to: to.to_string(),
-            days,
-            max: MAX_SPAN_DAYS,
-        }
-        .raise();
+        Error::SpanTooLong { from: from.to_string(), to: to.to_string(), days, max: MAX_SPAN_DAYS }.raise();
     }
     for (argument, date) in [("from_date", from), ("to_date", to)] {
         let inside: Option<bool> = Spi::get_one_with_args(
             "SELECT $1 BETWEEN $2::date AND $3::date",
-            &[
-                date.into(),
-                FIRST_REPORT_DATE.into(),
-                LAST_REPORT_DATE.into(),
-            ],
+            &[date.into(), FIRST_REPORT_DATE.into(), LAST_REPORT_DATE.into()],
         )
         .or_raise("check the dates");
         if inside != Some(true) {
-            Error::DateOutOfRange {
-                argument,
-                value: date.to_string(),
-                first: FIRST_REPORT_DATE,
-                last: LAST_REPORT_DATE,
-            }
-            .raise();
+            Error::DateOutOfRange { argument, value: date.to_string(), first: FIRST_REPORT_DATE, last: LAST_REPORT_DATE }
+                .raise();
         }
     }
     let zone = tz::resolve(tz, viewer_id);
-    let (start, end, aligned): (
-        Option<TimestampWithTimeZone>,
-        Option<TimestampWithTimeZone>,
-        Option<bool>,
-    ) = Spi::get_three_with_args(
-        "SELECT ($1::timestamp AT TIME ZONE 'UTC') - interval '1 day',
+    let (start, end, aligned): (Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>, Option<bool>) =
+        Spi::get_three_with_args(
+            "SELECT ($1::timestamp AT TIME ZONE 'UTC') - interval '1 day',
                     (($2 + 1)::timestamp AT TIME ZONE 'UTC') + interval '1 day',
                     (SELECT bool_and(extract(epoch FROM (d AT TIME ZONE $3))::numeric % 900 = 0)
                      FROM generate_series($1::timestamp, ($2 + 1)::timestamp, interval '1 day') d)",
-        &[from.into(), to.into(), zone.clone().into()],
-    )
-    .or_raise("compute the report window");
+            &[from.into(), to.into(), zone.clone().into()],
+        )
+        .or_raise("compute the report window");
     TableIterator::once((
         zone,
         start.expect("a date plus an interval is never NULL"),
@@ -249,12 +185,7 @@ fn _usage_report_sql(grouping: &str, exact_raw: bool) -> String {
     // the group key over the rollup's bucket columns, over a raw row, and (for the
     // per-bucket sums) the key column kept per bucket and the key from local time
     let (group, rowgroup, key, local_group) = match grouping {
-        "day" => (
-            "(bucket_start AT TIME ZONE $4)::date",
-            "(u.created_at AT TIME ZONE $4)::date",
-            "NULL::uuid",
-            "l.local_ts::date",
-        ),
+        "day" => ("(bucket_start AT TIME ZONE $4)::date", "(u.created_at AT TIME ZONE $4)::date", "NULL::uuid", "l.local_ts::date"),
         "hour" => (
             "extract(hour FROM bucket_start AT TIME ZONE $4)::integer",
             "extract(hour FROM u.created_at AT TIME ZONE $4)::integer",
@@ -264,25 +195,12 @@ fn _usage_report_sql(grouping: &str, exact_raw: bool) -> String {
         "agent" => ("agent_id", "t.agent_id", "agent_id", "p.k"),
         "project" => ("project_id", "i.project_id", "project_id", "p.k"),
         "runtime" => ("runtime_id", "t.runtime_id", "runtime_id", "p.k"),
-        _ => (
-            "NULL::integer",
-            "NULL::integer",
-            "NULL::uuid",
-            "NULL::integer",
-        ),
+        _ => ("NULL::integer", "NULL::integer", "NULL::uuid", "NULL::integer"),
     };
     if exact_raw {
-        binding.render(
-            &RAW_USAGE
-                .replace("@report_usage_rows@", REPORT_USAGE_ROWS)
-                .replace("@rowgroup@", rowgroup),
-        )
+        binding.render(&RAW_USAGE.replace("@report_usage_rows@", REPORT_USAGE_ROWS).replace("@rowgroup@", rowgroup))
     } else {
-        let bucket_key = if matches!(grouping, "day" | "hour") {
-            "bucket_start"
-        } else {
-            INTERIOR_AS_ONE
-        };
+        let bucket_key = if matches!(grouping, "day" | "hour") { "bucket_start" } else { INTERIOR_AS_ONE };
         rollup_usage_sql(CELLS_FULL, bucket_key, group, key, local_group)
     }
 }
@@ -295,17 +213,9 @@ fn _usage_report_sql(grouping: &str, exact_raw: bool) -> String {
 #[search_path(pg_catalog, pg_temp)]
 fn _usage_query_sql(group_by: &str, exact_raw: bool, unfiltered: bool) -> String {
     // (the per-workspace path needs the SQL of 0.3.0: see recompute::coarse_widths)
-    if !exact_raw
-        && unfiltered
-        && matches!(group_by, "day" | "hour" | "none")
-        && catalog::sql_0_3_installed()
-    {
+    if !exact_raw && unfiltered && matches!(group_by, "day" | "hour" | "none") && catalog::sql_0_3_installed() {
         usage_ws_sql(group_by)
-    } else if !exact_raw
-        && unfiltered
-        && matches!(group_by, "agent" | "project" | "runtime")
-        && catalog::sql_0_6_installed()
-    {
+    } else if !exact_raw && unfiltered && matches!(group_by, "agent" | "project" | "runtime") && catalog::sql_0_6_installed() {
         usage_key_sql(group_by)
     } else {
         _usage_report_sql(group_by, exact_raw)
@@ -323,12 +233,7 @@ fn usage_ws_sql(group_by: &str) -> String {
         expand_group_at(&format!("{tiled}{CELLS_WS}"), groups.group_at())
     };
     let (group, local_group, cells, per_bucket) = match group_by {
-        "day" => (
-            "(bucket_start AT TIME ZONE $4)::date",
-            "l.local_ts::date",
-            cells_ws(Groups::Days),
-            PER_BUCKET_SUM,
-        ),
+        "day" => ("(bucket_start AT TIME ZONE $4)::date", "l.local_ts::date", cells_ws(Groups::Days), PER_BUCKET_SUM),
         // one range scan of one width, already summed per local hour of day
         "hour" => (
             "extract(hour FROM bucket_start AT TIME ZONE $4)::integer",
@@ -337,15 +242,8 @@ fn usage_ws_sql(group_by: &str) -> String {
             PER_BUCKET_AS_IS,
         ),
         // the range's ends split hours like local midnights do
-        "none" => (
-            "NULL::integer",
-            "NULL::integer",
-            cells_ws(Groups::Days),
-            PER_BUCKET_SUM,
-        ),
-        other => {
-            pgrx::error!("usage_rollup: no per-workspace usage report is grouped by \"{other}\"")
-        }
+        "none" => ("NULL::integer", "NULL::integer", cells_ws(Groups::Days), PER_BUCKET_SUM),
+        other => pgrx::error!("usage_rollup: no per-workspace usage report is grouped by \"{other}\""),
     };
     binding.render(
         &usage_template()
@@ -397,18 +295,9 @@ const LOCAL_DATE: &str = "(@x@ AT TIME ZONE $4)::date";
 fn tiling(blocks: &str, sealed: &str, groups: Groups) -> String {
     let (legacy, edges) = match groups.edges() {
         Some(edges) => ("", edges),
-        None => (
-            TILING_EDGES,
-            "(SELECT pg_catalog.array_agg(e.e) FROM ws_edge e)",
-        ),
+        None => (TILING_EDGES, "(SELECT pg_catalog.array_agg(e.e) FROM ws_edge e)"),
     };
-    format!(
-        "{legacy}{}",
-        TILING
-            .replace("@blocks@", blocks)
-            .replace("@sealed@", sealed)
-            .replace("@edges@", edges)
-    )
+    format!("{legacy}{}", TILING.replace("@blocks@", blocks).replace("@sealed@", sealed).replace("@edges@", edges))
 }
 
 /// The usage report query grouped by agent, project or runtime with no other filter,
@@ -421,22 +310,13 @@ fn usage_key_sql(group_by: &str) -> String {
         other => pgrx::error!("usage_rollup: no keyed usage report is grouped by \"{other}\""),
     };
     let key_columns = ["agent_id", "project_id", "runtime_id"]
-        .map(|c| {
-            if c == column {
-                format!("r.key AS {c}")
-            } else {
-                format!("NULL::uuid AS {c}")
-            }
-        })
+        .map(|c| if c == column { format!("r.key AS {c}") } else { format!("NULL::uuid AS {c}") })
         .join(", ");
     let cells = expand_group_at(
         &format!(
             "{}{}",
             tiling("_key_blocks", &sealed(KEYED_BLOCKS), Groups::Range),
-            CELLS_KEY
-                .replace("@key_columns@", &key_columns)
-                .replace("@dim@", dim)
-                .replace("@key_column@", column)
+            CELLS_KEY.replace("@key_columns@", &key_columns).replace("@dim@", dim).replace("@key_column@", column)
         ),
         IN_RANGE,
     );
@@ -444,23 +324,14 @@ fn usage_key_sql(group_by: &str) -> String {
 }
 
 /// usage.sql over rollup cells that carry every key column, grouped by `group`.
-fn rollup_usage_sql(
-    cells: &str,
-    bucket_key: &str,
-    group: &str,
-    key: &str,
-    local_group: &str,
-) -> String {
+fn rollup_usage_sql(cells: &str, bucket_key: &str, group: &str, key: &str, local_group: &str) -> String {
     Binding::require("a usage report").render(
         &usage_template()
             .replace("@rollup_cells@", cells)
             .replace("@per_bucket@", PER_BUCKET_SUM)
             .replace("@bucket_key@", bucket_key)
             .replace("@raw_key_columns@", "agent_id, project_id, runtime_id")
-            .replace(
-                "@raw_group_by@",
-                "bucket_start, workspace_id, runtime_id, agent_id, project_id, provider, model",
-            )
+            .replace("@raw_group_by@", "bucket_start, workspace_id, runtime_id, agent_id, project_id, provider, model")
             .replace("@local_group@", local_group)
             .replace("@group@", group)
             .replace("@key@", key),
@@ -469,9 +340,7 @@ fn rollup_usage_sql(
 
 /// usage.sql with the watermark as a literal.
 fn usage_template() -> String {
-    USAGE
-        .replace("@dirty@", DIRTY)
-        .replace("@watermark@", &watermark_literal())
+    USAGE.replace("@dirty@", DIRTY).replace("@watermark@", &watermark_literal())
 }
 
 /// The watermark as a SQL literal, read in the snapshot of the statement that runs
@@ -495,10 +364,7 @@ fn watermark_literal() -> String {
         }
         // read_only = true: the active snapshot, never a new one
         let rc = pg_sys::SPI_execute(QUERY.as_ptr(), true, 1);
-        if rc != pg_sys::SPI_OK_SELECT as i32
-            || pg_sys::SPI_processed != 1
-            || pg_sys::SPI_tuptable.is_null()
-        {
+        if rc != pg_sys::SPI_OK_SELECT as i32 || pg_sys::SPI_processed != 1 || pg_sys::SPI_tuptable.is_null() {
             pg_sys::SPI_finish();
             pgrx::error!("usage_rollup could not read the watermark (SPI code {rc})");
         }
@@ -507,9 +373,7 @@ fn watermark_literal() -> String {
         let literal = if value.is_null() {
             "'-infinity'::timestamptz".to_string()
         } else {
-            std::ffi::CStr::from_ptr(value)
-                .to_string_lossy()
-                .into_owned()
+            std::ffi::CStr::from_ptr(value).to_string_lossy().into_owned()
         };
         pg_sys::SPI_finish();
         literal
@@ -518,9 +382,7 @@ fn watermark_literal() -> String {
 
 /// Replace every @group_at(x)@ of a template by the group expression of x.
 fn expand_group_at(template: &str, group_at: &str) -> String {
-    crate::template::expand(template, "group_at", |x| {
-        group_at.replace("@x@", &format!("({x})"))
-    })
+    crate::template::expand(template, "group_at", |x| group_at.replace("@x@", &format!("({x})")))
 }
 
 /// The issue_usage() query ($1 = issue id), after checking the argument.
@@ -528,11 +390,7 @@ fn expand_group_at(template: &str, group_at: &str) -> String {
 #[search_path(pg_catalog, pg_temp)]
 fn _issue_usage_sql(issue_id: Option<pgrx::Uuid>) -> String {
     if issue_id.is_none() {
-        Error::NullArgument {
-            function: "issue_usage".into(),
-            argument: "issue_id",
-        }
-        .raise();
+        Error::NullArgument { function: "issue_usage".into(), argument: "issue_id" }.raise();
     }
     Binding::require("issue_usage()").render(ISSUE_USAGE)
 }
@@ -555,36 +413,20 @@ fn _task_report_sql(kind: &str, grouping: &str) -> String {
         "starts" => STARTS,
         _ => KPI_TASKS,
     };
-    binding.render(
-        &template
-            .replace("@report_usage_rows@", REPORT_USAGE_ROWS)
-            .replace("@rowgroup@", rowgroup),
-    )
+    binding.render(&template.replace("@report_usage_rows@", REPORT_USAGE_ROWS).replace("@rowgroup@", rowgroup))
 }
 
 /// kpis' task count from the sealed task days and hours (usage_rollup.key_task,
 /// key_task_hour) and the raw rows of the rest of the range (kpi_tasks_keyed.sql).
 fn kpi_tasks_keyed_sql() -> String {
     let (blocks, hours, hour_counts) = if crate::keyed::tasks::hours_installed() {
-        (
-            TASK_BLOCKS,
-            "usage_rollup.key_task_hour",
-            "usage_rollup.key_task_hour_count",
-        )
+        (TASK_BLOCKS, "usage_rollup.key_task_hour", "usage_rollup.key_task_hour_count")
     } else {
         (TASK_DAYS, NO_TASK_HOURS, NO_TASK_HOURS)
     };
-    let keyed = KPI_TASKS_KEYED
-        .replace("@key_task_hour@", hours)
-        .replace("@key_task_hour_count@", hour_counts);
-    let sql = format!(
-        "WITH\n{}{}{}",
-        DIRTY,
-        tiling("_key_blocks", &sealed(blocks), Groups::Range),
-        keyed
-    );
-    Binding::require("a report")
-        .render(&expand_group_at(&sql, IN_RANGE).replace("@watermark@", &watermark_literal()))
+    let keyed = KPI_TASKS_KEYED.replace("@key_task_hour@", hours).replace("@key_task_hour_count@", hour_counts);
+    let sql = format!("WITH\n{}{}{}", DIRTY, tiling("_key_blocks", &sealed(blocks), Groups::Range), keyed);
+    Binding::require("a report").render(&expand_group_at(&sql, IN_RANGE).replace("@watermark@", &watermark_literal()))
 }
 
 /// For reports over the range as a whole: the group of an instant is before (-1),
@@ -607,9 +449,7 @@ fn _task_query_sql(kind: &str, grouping: &str, from_rollup: bool) -> String {
     }
     let binding = Binding::require("a report");
     let queued = |template: &str| {
-        template
-            .replace("@dirty_tasks@", DIRTY_TASKS)
-            .replace("@cells@", &crate::runs::cells_of_buckets())
+        template.replace("@dirty_tasks@", DIRTY_TASKS).replace("@cells@", &crate::runs::cells_of_buckets())
     };
     if kind == "starts" {
         return binding.render(&queued(TASKS_STARTS));
@@ -630,30 +470,12 @@ fn _task_query_sql(kind: &str, grouping: &str, from_rollup: bool) -> String {
         )
     };
     let tiled = |blocks: &str, groups: Groups| {
-        expand_group_at(
-            &format!("{}{}", tiling(blocks, "", groups), TASKS_TILED),
-            groups.group_at(),
-        )
+        expand_group_at(&format!("{}{}", tiling(blocks, "", groups), TASKS_TILED), groups.group_at())
     };
     let (rolled, local_group, key, level) = match grouping {
-        "day" => (
-            tiled("_task_blocks", Groups::Days),
-            "l.local_ts::date",
-            "NULL::uuid",
-            "IS NULL",
-        ),
-        "agent" => (
-            tiled("_task_agent_blocks", Groups::Range),
-            "p.k",
-            "x.agent_id",
-            "IS NOT NULL",
-        ),
-        _ => (
-            tiled("_task_blocks", Groups::Range),
-            "NULL::integer",
-            "NULL::uuid",
-            "IS NULL",
-        ),
+        "day" => (tiled("_task_blocks", Groups::Days), "l.local_ts::date", "NULL::uuid", "IS NULL"),
+        "agent" => (tiled("_task_agent_blocks", Groups::Range), "p.k", "x.agent_id", "IS NOT NULL"),
+        _ => (tiled("_task_blocks", Groups::Range), "NULL::integer", "NULL::uuid", "IS NULL"),
     };
     binding.render(
         &queued(TASKS)

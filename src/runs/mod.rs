@@ -46,9 +46,7 @@ pub fn cells_of_buckets() -> String {
             bucket_end("d.b")
         )
     };
-    CELLS
-        .replace("@completed@", &in_buckets("completed_at"))
-        .replace("@started@", &in_buckets("started_at"))
+    CELLS.replace("@completed@", &in_buckets("completed_at")).replace("@started@", &in_buckets("started_at"))
 }
 
 /// Rebuild the whole run rollup from the tasks table and empty its queue. Called by
@@ -58,20 +56,12 @@ pub fn cells_of_buckets() -> String {
 /// tick: ticks change this table by deltas, which only hold against what they read.
 pub fn build() {
     let binding = Binding::require("building the run rollup");
-    Spi::run_with_args(
-        "SELECT pg_catalog.pg_advisory_xact_lock(4246, $1)",
-        &[LOCK_ROLLUP.into()],
-    )
-    .or_raise("take the rollup lock");
+    Spi::run_with_args("SELECT pg_catalog.pg_advisory_xact_lock(4246, $1)", &[LOCK_ROLLUP.into()])
+        .or_raise("take the rollup lock");
     for statement in [
         "DELETE FROM usage_rollup.dirty_task_bucket".to_string(),
         "DELETE FROM usage_rollup.task_rollup".to_string(),
-        binding.render(
-            &BUILD
-                .replace("@cells@", CELLS)
-                .replace("@completed@", "@tasks@ t")
-                .replace("@started@", "@tasks@ t"),
-        ),
+        binding.render(&BUILD.replace("@cells@", CELLS).replace("@completed@", "@tasks@ t").replace("@started@", "@tasks@ t")),
         BUILD_WIDTHS.replace("@widths@", WIDTHS),
     ] {
         Spi::run(&statement).or_raise("build the run rollup");
@@ -83,9 +73,7 @@ pub fn build() {
 #[pg_extern(volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn _attach_task_runs() {
-    let Some(binding) = Binding::load() else {
-        return;
-    };
+    let Some(binding) = Binding::load() else { return };
     crate::invalidate::install_task_runs(&binding.tasks, binding.has_failure_reason);
     if let Some(([usage, tasks, _, _], _)) = crate::attach::current_binding_oids() {
         // (only says which indexes are missing: an update should not lock the tables to build them)
@@ -109,13 +97,8 @@ pub fn refresh(binding: &Binding) {
     if buckets.is_empty() {
         return;
     }
-    let sql = binding.render(
-        &REFRESH
-            .replace("@apply@", &APPLY.replace("@widths@", WIDTHS))
-            .replace("@cells@", &cells_of_buckets()),
-    );
-    let emptied: Option<String> =
-        Spi::get_one_with_args(&sql, &[buckets.into()]).or_raise("recompute the run rollup");
+    let sql = binding.render(&REFRESH.replace("@apply@", &APPLY.replace("@widths@", WIDTHS)).replace("@cells@", &cells_of_buckets()));
+    let emptied: Option<String> = Spi::get_one_with_args(&sql, &[buckets.into()]).or_raise("recompute the run rollup");
     let emptied = emptied.unwrap_or_else(|| "[]".into());
     if emptied != "[]" {
         Spi::run_with_args(

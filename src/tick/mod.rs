@@ -12,11 +12,7 @@ use crate::recompute;
 use crate::settings;
 use pgrx::prelude::*;
 
-pgrx::extension_sql_file!(
-    "tick.sql",
-    name = "tick_sql",
-    requires = ["catalog", _tick_locked, _record_failure]
-);
+pgrx::extension_sql_file!("tick.sql", name = "tick_sql", requires = ["catalog", _tick_locked, _record_failure]);
 
 /// Advisory lock key (LOCK_CLASS, LOCK_ROLLUP) held by whoever writes the rollup:
 /// tick() (try, transaction-scoped) and each backfill slice (wait, transaction-scoped).
@@ -76,10 +72,7 @@ fn next_window(watermark: TimestampWithTimeZone) -> Window {
     )
     .or_raise("compute the window")
     .unwrap_or(watermark);
-    Window {
-        from: watermark,
-        to,
-    }
+    Window { from: watermark, to }
 }
 
 /// Remove and return the queued buckets this tick will recompute: the oldest
@@ -115,8 +108,7 @@ fn claim_queue() -> Vec<TimestampWithTimeZone> {
 /// its rows would be skipped for good (found by the isolation spec tick_snapshot).
 pub fn require_read_committed(operation: &'static str) {
     let level: Option<String> =
-        Spi::get_one("SELECT pg_catalog.current_setting('transaction_isolation')")
-            .or_raise("read the isolation level");
+        Spi::get_one("SELECT pg_catalog.current_setting('transaction_isolation')").or_raise("read the isolation level");
     let level = level.unwrap_or_default();
     if level != "read committed" {
         Error::NotReadCommitted { operation, level }.raise();
@@ -167,11 +159,7 @@ fn _tick_locked(started_at: TimestampWithTimeZone) -> i64 {
     // high_watermark and tick_run.appended come with the SQL (0.3.0) that installs
     // the correction trigger; the SQL of an earlier version has neither
     let (high_watermark, appended_column, appended_value) = if tracked {
-        (
-            ", high_watermark = greatest(coalesce(high_watermark, $2), $2)",
-            ", appended",
-            ", $7",
-        )
+        (", high_watermark = greatest(coalesce(high_watermark, $2), $2)", ", appended", ", $7")
     } else {
         ("", "", "")
     };
@@ -240,10 +228,7 @@ fn split_discovered(
             &[discovered.into(), claimed.clone().into()],
         )
         .or_raise("look up queued buckets");
-    (
-        [claimed, recompute.unwrap_or_default()].concat(),
-        append.unwrap_or_default(),
-    )
+    ([claimed, recompute.unwrap_or_default()].concat(), append.unwrap_or_default())
 }
 
 /// Tick history older than queue_retention goes.

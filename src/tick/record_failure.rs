@@ -9,9 +9,7 @@
 //! argument cannot carry a pointer).
 
 use crate::errors::SpiExt;
-use pgrx::bgworkers::{
-    BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags,
-};
+use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
@@ -21,22 +19,16 @@ const FIELD_SEP: char = '\u{1}';
 /// Returns false (with a WARNING) when no background worker could be started.
 #[pg_extern(volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
-fn _record_failure(
-    kind: &str,
-    started_at: TimestampWithTimeZone,
-    sqlstate: &str,
-    message: &str,
-) -> bool {
+fn _record_failure(kind: &str, started_at: TimestampWithTimeZone, sqlstate: &str, message: &str) -> bool {
     // backfill() calls it with the caller's rights: callable by PUBLIC, for the
     // roles that may run what failed
     match kind {
         "tick" | "backfill" => crate::privileges::require_execute(kind),
         other => pgrx::error!("usage_rollup._record_failure: unknown kind \"{other}\""),
     }
-    let epoch: String =
-        Spi::get_one_with_args("SELECT extract(epoch FROM $1)::text", &[started_at.into()])
-            .or_raise("format the failure time")
-            .unwrap_or_default();
+    let epoch: String = Spi::get_one_with_args("SELECT extract(epoch FROM $1)::text", &[started_at.into()])
+        .or_raise("format the failure time")
+        .unwrap_or_default();
     let payload = [kind, &epoch, sqlstate, message].join(&FIELD_SEP.to_string());
     let bytes = payload.as_bytes();
 
@@ -95,8 +87,7 @@ pub extern "C-unwind" fn usage_rollup_record_failure_main(arg: pg_sys::Datum) {
             let mut len = [0u8; 4];
             std::ptr::copy_nonoverlapping(base, len.as_mut_ptr(), 4);
             let len = u32::from_ne_bytes(len) as usize;
-            let text =
-                String::from_utf8_lossy(std::slice::from_raw_parts(base.add(4), len)).into_owned();
+            let text = String::from_utf8_lossy(std::slice::from_raw_parts(base.add(4), len)).into_owned();
             pg_sys::dsm_detach(segment);
             text
         };

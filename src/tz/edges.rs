@@ -33,20 +33,16 @@ enum Clock {
 
 impl Clock {
     fn new(zone: &str) -> Clock {
-        let name = CString::new(zone).unwrap_or_else(|_| {
-            pgrx::error!("usage_rollup: time zone name {zone:?} contains a zero byte")
-        });
+        let name = CString::new(zone)
+            .unwrap_or_else(|_| pgrx::error!("usage_rollup: time zone name {zone:?} contains a zero byte"));
         // SAFETY: PostgreSQL's own lookups, on a NUL-terminated copy of the name;
         // downcase_truncate_identifier returns a palloc'd string, DecodeTimezoneAbbrev
         // only reads it, and pg_tzset returns a cached zone (or NULL) that lives as
         // long as the backend.
         unsafe {
-            let lower =
-                pg_sys::downcase_truncate_identifier(name.as_ptr(), zone.len() as i32, false);
+            let lower = pg_sys::downcase_truncate_identifier(name.as_ptr(), zone.len() as i32, false);
             let (mut offset, mut tz) = (0, std::ptr::null_mut());
-            if pg_sys::DecodeTimezoneAbbrev(0, lower, &mut offset, &mut tz)
-                != pg_sys::UNKNOWN_FIELD as i32
-            {
+            if pg_sys::DecodeTimezoneAbbrev(0, lower, &mut offset, &mut tz) != pg_sys::UNKNOWN_FIELD as i32 {
                 return Clock::Abbreviation(zone.into_datum().expect("a text datum"));
             }
             let tz = pg_sys::pg_tzset(name.as_ptr());
@@ -77,14 +73,9 @@ impl Clock {
                 // SAFETY: timestamptz_zone(text, timestamptz) is strict and returns a
                 // pass-by-value timestamp.
                 let local = unsafe {
-                    pgrx::direct_function_call::<i64>(
-                        pg_sys::timestamptz_zone,
-                        &[Some(*name), Some(pg_sys::Datum::from(t))],
-                    )
+                    pgrx::direct_function_call::<i64>(pg_sys::timestamptz_zone, &[Some(*name), Some(pg_sys::Datum::from(t))])
                 };
-                local.unwrap_or_else(|| {
-                    pgrx::error!("usage_rollup could not convert {t} to local time")
-                })
+                local.unwrap_or_else(|| pgrx::error!("usage_rollup could not convert {t} to local time"))
             }
         }
     }
@@ -98,12 +89,7 @@ impl Clock {
 /// fall-back from after a midnight to before it inside one hour, which would leave
 /// and re-enter a date; no zone in the test tz_edges does that, so no test fails
 /// without it.)
-fn edges(
-    clock: &Clock,
-    start: TimestampWithTimeZone,
-    end: TimestampWithTimeZone,
-    group: impl Fn(i64) -> i64,
-) -> Vec<TimestampWithTimeZone> {
+fn edges(clock: &Clock, start: TimestampWithTimeZone, end: TimestampWithTimeZone, group: impl Fn(i64) -> i64) -> Vec<TimestampWithTimeZone> {
     let (start, end) = (bucket_edge(start, TASK), bucket_edge(end, TASK));
     let mut found = Vec::new();
     let mut t = start;
@@ -130,15 +116,9 @@ fn edges(
 /// starts (tiling.sql's edges for reports grouped by local day).
 #[pg_extern(immutable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
-fn _day_edges(
-    range_start: TimestampWithTimeZone,
-    range_end: TimestampWithTimeZone,
-    zone: &str,
-) -> Vec<TimestampWithTimeZone> {
+fn _day_edges(range_start: TimestampWithTimeZone, range_end: TimestampWithTimeZone, zone: &str) -> Vec<TimestampWithTimeZone> {
     let clock = Clock::new(zone);
-    edges(&clock, range_start, range_end, |local| {
-        local.div_euclid(DAY)
-    })
+    edges(&clock, range_start, range_end, |local| local.div_euclid(DAY))
 }
 
 /// The bucket starts in (range_start, range_end) where local time of `zone` enters
@@ -154,10 +134,7 @@ fn _range_edges(
     last_date: Date,
 ) -> Vec<TimestampWithTimeZone> {
     let clock = Clock::new(zone);
-    let (first, last) = (
-        first_date.to_pg_epoch_days() as i64,
-        last_date.to_pg_epoch_days() as i64,
-    );
+    let (first, last) = (first_date.to_pg_epoch_days() as i64, last_date.to_pg_epoch_days() as i64);
     let place = |local: i64| {
         let day = local.div_euclid(DAY);
         if day < first {

@@ -6,18 +6,15 @@
 mod edges;
 mod resolve;
 
+pub use resolve::resolve;
 use crate::errors::SpiExt;
 use pgrx::prelude::*;
-pub use resolve::resolve;
 
 /// The zone reports use: tz if given (validated), else the viewer's stored zone,
 /// else UTC.
 #[pg_extern(stable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
-fn resolve_tz(
-    tz: default!(Option<&str>, "NULL"),
-    viewer_id: default!(Option<pgrx::Uuid>, "NULL"),
-) -> String {
+fn resolve_tz(tz: default!(Option<&str>, "NULL"), viewer_id: default!(Option<pgrx::Uuid>, "NULL")) -> String {
     resolve(tz, viewer_id)
 }
 
@@ -25,15 +22,9 @@ fn resolve_tz(
 /// local_today(...) - (N - 1), a local midnight, never a UTC one.
 #[pg_extern(stable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
-fn local_today(
-    tz: default!(Option<&str>, "NULL"),
-    viewer_id: default!(Option<pgrx::Uuid>, "NULL"),
-) -> pgrx::datum::Date {
+fn local_today(tz: default!(Option<&str>, "NULL"), viewer_id: default!(Option<pgrx::Uuid>, "NULL")) -> pgrx::datum::Date {
     let zone = resolve(tz, viewer_id);
-    Spi::get_one_with_args::<pgrx::datum::Date>(
-        "SELECT (pg_catalog.now() AT TIME ZONE $1)::date",
-        &[zone.into()],
-    )
-    .or_raise("compute today's date")
-    .expect("now() is never NULL")
+    Spi::get_one_with_args::<pgrx::datum::Date>("SELECT (pg_catalog.now() AT TIME ZONE $1)::date", &[zone.into()])
+        .or_raise("compute today's date")
+        .expect("now() is never NULL")
 }

@@ -96,9 +96,7 @@ pub fn canonical(value: &str) -> Result<&'static str, Rejection> {
             hint: format!("Did you mean \"{}\"?", value.trim()),
         });
     }
-    if ABBREVIATION_LIKE_ZONES.contains(&value)
-        || (!value.contains('/') && abbreviation_zone(value).is_some())
-    {
+    if ABBREVIATION_LIKE_ZONES.contains(&value) || (!value.contains('/') && abbreviation_zone(value).is_some()) {
         let meant = abbreviation_zone(value).unwrap_or("Europe/Paris");
         return Err(Rejection {
             detail: format!(
@@ -109,20 +107,14 @@ pub fn canonical(value: &str) -> Result<&'static str, Rejection> {
     }
     if value.len() > MAX_NAME_LEN {
         return Err(Rejection {
-            detail: format!(
-                "The name is {} bytes long; no IANA zone name is longer than {MAX_NAME_LEN}.",
-                value.len()
-            ),
+            detail: format!("The name is {} bytes long; no IANA zone name is longer than {MAX_NAME_LEN}.", value.len()),
             hint: example.into(),
         });
     }
     if let Some(offset) = posix_offset(value) {
         // "UTC-2147483648" is a string, not an offset anyone uses: no overflow
         let east = offset.checked_neg().unwrap_or(i32::MAX);
-        let example_zone = OFFSET_EXAMPLES
-            .iter()
-            .find(|(o, _)| *o == east)
-            .map(|(_, z)| *z);
+        let example_zone = OFFSET_EXAMPLES.iter().find(|(o, _)| *o == east).map(|(_, z)| *z);
         return Err(Rejection {
             detail: format!(
                 "\"{value}\" is a POSIX time zone string, not an IANA zone name; PostgreSQL reads its offset with the \
@@ -137,10 +129,7 @@ pub fn canonical(value: &str) -> Result<&'static str, Rejection> {
     if let Some(tz) = TZ_VARIANTS.iter().find(|tz| tz.name() == value) {
         return Ok(tz.name());
     }
-    if let Some(tz) = TZ_VARIANTS
-        .iter()
-        .find(|tz| tz.name().eq_ignore_ascii_case(value))
-    {
+    if let Some(tz) = TZ_VARIANTS.iter().find(|tz| tz.name().eq_ignore_ascii_case(value)) {
         return Ok(tz.name());
     }
     let suggestions = suggest(value);
@@ -155,21 +144,14 @@ pub fn canonical(value: &str) -> Result<&'static str, Rejection> {
         } else {
             format!(
                 "Did you mean {}?",
-                suggestions
-                    .iter()
-                    .map(|s| format!("\"{s}\""))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                suggestions.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ")
             )
         },
     })
 }
 
 fn abbreviation_zone(value: &str) -> Option<&'static str> {
-    ABBREVIATIONS
-        .iter()
-        .find(|(a, _)| a.eq_ignore_ascii_case(value))
-        .map(|(_, z)| *z)
+    ABBREVIATIONS.iter().find(|(a, _)| a.eq_ignore_ascii_case(value)).map(|(_, z)| *z)
 }
 
 /// `UTC+8`, `GMT-05:30`, `EST5EDT,M3.2.0,M11.1.0`, `<+08>-8`: a POSIX TZ string
@@ -182,22 +164,15 @@ fn posix_offset(value: &str) -> Option<i32> {
     let rest = match value.strip_prefix('<') {
         Some(quoted) => quoted.split_once('>').map(|(_, rest)| rest)?,
         None => {
-            let letters = value
-                .chars()
-                .take_while(|c| c.is_ascii_alphabetic())
-                .count();
+            let letters = value.chars().take_while(|c| c.is_ascii_alphabetic()).count();
             if letters < 3 {
                 return None;
             }
             &value[letters..]
         }
     };
-    let digits: String = rest
-        .chars()
-        .enumerate()
-        .take_while(|(i, c)| c.is_ascii_digit() || (*i == 0 && "+-".contains(*c)))
-        .map(|(_, c)| c)
-        .collect();
+    let digits: String =
+        rest.chars().enumerate().take_while(|(i, c)| c.is_ascii_digit() || (*i == 0 && "+-".contains(*c))).map(|(_, c)| c).collect();
     match digits.parse::<i32>() {
         Ok(hours) => Some(hours),
         Err(_) if value.contains(',') => Some(0),
@@ -232,12 +207,7 @@ fn suggest(value: &str) -> Vec<&'static str> {
         .collect();
     scored.sort();
     let limit = (needle.len() / 3).max(2);
-    scored
-        .into_iter()
-        .filter(|(d, _)| *d <= limit)
-        .take(3)
-        .map(|(_, n)| n)
-        .collect()
+    scored.into_iter().filter(|(d, _)| *d <= limit).take(3).map(|(_, n)| n).collect()
 }
 
 fn levenshtein(a: &str, b: &str) -> usize {
@@ -273,13 +243,8 @@ fn server_zones() -> &'static HashSet<String> {
 /// Validate a name against both lists; `source` says where it came from.
 fn resolve_name(value: &str, source: Source) -> String {
     let rejected = |r: Rejection| -> ! {
-        Error::InvalidTimeZone {
-            value: value.to_string(),
-            source: source.describe(),
-            detail: r.detail,
-            hint: r.hint,
-        }
-        .raise()
+        Error::InvalidTimeZone { value: value.to_string(), source: source.describe(), detail: r.detail, hint: r.hint }
+            .raise()
     };
     let name = canonical(value).unwrap_or_else(|r| rejected(r));
     if !server_zones().contains(name) {
@@ -319,10 +284,7 @@ pub fn resolve(tz: Option<&str>, viewer_id: Option<pgrx::Uuid>) -> String {
         Spi::get_one("SELECT (SELECT users_table::text FROM usage_rollup.binding WHERE id = 1)")
             .or_raise("read the binding");
     let Some(users) = users else {
-        Error::NoUsersTable {
-            viewer: viewer.to_string(),
-        }
-        .raise();
+        Error::NoUsersTable { viewer: viewer.to_string() }.raise();
     };
     let (found, stored): (Option<bool>, Option<String>) = Spi::get_two_with_args(
         &format!(
@@ -333,11 +295,7 @@ pub fn resolve(tz: Option<&str>, viewer_id: Option<pgrx::Uuid>) -> String {
     )
     .or_raise("read the viewer's time zone");
     if found != Some(true) {
-        Error::UnknownViewer {
-            viewer: viewer.to_string(),
-            users,
-        }
-        .raise();
+        Error::UnknownViewer { viewer: viewer.to_string(), users }.raise();
     }
     match stored {
         None => "UTC".into(),
@@ -355,17 +313,8 @@ mod unit {
 
     #[test]
     fn iana_names_pass_and_are_canonical() {
-        for name in [
-            "UTC",
-            "Asia/Kolkata",
-            "Asia/Kathmandu",
-            "Pacific/Chatham",
-            "Australia/Lord_Howe",
-            "America/New_York",
-            "Etc/GMT+8",
-            "EST5EDT",
-            "America/Argentina/Buenos_Aires",
-        ] {
+        for name in ["UTC", "Asia/Kolkata", "Asia/Kathmandu", "Pacific/Chatham", "Australia/Lord_Howe",
+                     "America/New_York", "Etc/GMT+8", "EST5EDT", "America/Argentina/Buenos_Aires"] {
             assert_eq!(canonical(name), Ok(name));
         }
         assert_eq!(canonical("asia/kolkata"), Ok("Asia/Kolkata"));
@@ -384,10 +333,7 @@ mod unit {
     fn posix_strings_are_refused_with_the_sign_explained() {
         let r = rejected("UTC+8");
         assert!(r.detail.contains("opposite sign"), "{r:?}");
-        assert!(
-            r.hint.contains("America/Los_Angeles"),
-            "UTC+8 is 8 hours west: {r:?}"
-        );
+        assert!(r.hint.contains("America/Los_Angeles"), "UTC+8 is 8 hours west: {r:?}");
         assert!(rejected("UTC-8").hint.contains("Asia/Shanghai"));
         assert!(rejected("EST5EDT,M3.2.0,M11.1.0").detail.contains("POSIX"));
         assert!(rejected("<+0545>-5:45").detail.contains("POSIX"));
