@@ -16,9 +16,10 @@ use pgrx::prelude::*;
 use std::ffi::CString;
 
 const QUARTER: i64 = 15 * 60 * 1_000_000;
-const TASK: &str = "find the local days of a report range";
 const HOUR: i64 = 4 * QUARTER;
 const DAY: i64 = 24 * HOUR;
+/// What edges() could not do, in its errors.
+const TASK: &str = "find the local days of a report range";
 /// Seconds from 1970-01-01 (pg_time_t's epoch) to 2000-01-01 (a timestamp's).
 const UNIX_TO_PG_EPOCH: i64 = 946_684_800;
 
