@@ -10,10 +10,18 @@ RUN_DIR="${UR_RUN_DIR:-/tmp/usage_rollup}"
 PGDATA="$RUN_DIR/pgdata"
 PGPORT="${UR_PGPORT:-54329}"
 export PGHOST="$RUN_DIR" PGPORT PGUSER=postgres
+# the streaming standby of the throwaway cluster (tests/standby/)
+STANDBY_DATA="$RUN_DIR/standby"
+export UR_STANDBY_PORT="${UR_STANDBY_PORT:-$((PGPORT + 1))}"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 as_postgres() { sudo -u postgres -H -- "$@"; }
+
+# pg_ctl for a test server. RUST_BACKTRACE=1 makes a Rust backtrace show in any
+# error that would carry one (pgrx puts it in DETAIL), so the tests that assert
+# errors never show Rust internals (SPEC §5) see what users with it set would see.
+pg_ctl_test() { as_postgres env RUST_BACKTRACE=1 "$PG_BIN/pg_ctl" "$@"; }
 
 # Debian packages, cargo-pgrx 0.18.0 and pgrx's config: only what is missing.
 ensure_toolchain() {
@@ -83,15 +91,53 @@ CONF
   fi
   if as_postgres "$PG_BIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
     if [ "${UR_RESTART:-1}" = 1 ]; then
-      as_postgres "$PG_BIN/pg_ctl" -D "$PGDATA" -w -m fast restart -l "$RUN_DIR/server.log" >/dev/null
+      pg_ctl_test -D "$PGDATA" -w -m fast restart -l "$RUN_DIR/server.log" >/dev/null
     fi
   else
-    as_postgres "$PG_BIN/pg_ctl" -D "$PGDATA" -w start -l "$RUN_DIR/server.log" >/dev/null
+    pg_ctl_test -D "$PGDATA" -w start -l "$RUN_DIR/server.log" >/dev/null
   fi
   psql -X -q -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$dbname'" | grep -q 1 \
     || psql -X -q -d postgres -c "CREATE DATABASE \"$dbname\""
 }
 
 stop_cluster() {
+  stop_standby
   as_postgres "$PG_BIN/pg_ctl" -D "$PGDATA" -w -m fast stop >/dev/null 2>&1 || true
+}
+
+system_id() { as_postgres "$PG_BIN/pg_controldata" "$1" 2>/dev/null | sed -n 's/^Database system identifier: *//p'; }
+
+# A hot standby of the running throwaway cluster, as users make a read replica:
+# pg_basebackup -R (streaming replication), hot_standby on, port UR_STANDBY_PORT.
+# Made again when missing or when it is a copy of another cluster; restarted, like
+# the primary, so that its backends load the installed library.
+start_standby() {
+  if [ ! -f "$STANDBY_DATA/PG_VERSION" ] || [ "$(system_id "$STANDBY_DATA")" != "$(system_id "$PGDATA")" ]; then
+    stop_standby
+    rm -rf "$STANDBY_DATA"
+    log "creating a streaming standby of the throwaway cluster in $STANDBY_DATA (port $UR_STANDBY_PORT)"
+    as_postgres "$PG_BIN/pg_basebackup" -D "$STANDBY_DATA" -R -X stream -c fast -h "$RUN_DIR" -p "$PGPORT" -U postgres
+    # (postgresql.auto.conf, written by -R with primary_conninfo, wins over the copied postgresql.conf)
+    cat >> "$STANDBY_DATA/postgresql.auto.conf" <<CONF
+port = $UR_STANDBY_PORT
+hot_standby = on
+hot_standby_feedback = on
+CONF
+  fi
+  if as_postgres "$PG_BIN/pg_ctl" -D "$STANDBY_DATA" status >/dev/null 2>&1; then
+    pg_ctl_test -D "$STANDBY_DATA" -w -m fast restart -l "$RUN_DIR/standby.log" >/dev/null
+  else
+    pg_ctl_test -D "$STANDBY_DATA" -w start -l "$RUN_DIR/standby.log" >/dev/null
+  fi
+  local i
+  for i in $(seq 1 300); do
+    [ "$(psql -X -q -p "$UR_STANDBY_PORT" -d postgres -tAc "SELECT pg_is_in_recovery() AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming')" 2>/dev/null)" = t ] && return 0
+    sleep 0.2
+  done
+  echo "the standby on port $UR_STANDBY_PORT is not streaming from the primary (see $RUN_DIR/standby.log)" >&2
+  exit 1
+}
+
+stop_standby() {
+  [ -f "$STANDBY_DATA/PG_VERSION" ] && as_postgres "$PG_BIN/pg_ctl" -D "$STANDBY_DATA" -w -m fast stop >/dev/null 2>&1 || true
 }

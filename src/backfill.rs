@@ -40,6 +40,7 @@ fn _backfill_plan(
         name!(bound, TimestampWithTimeZone),
     ),
 > {
+    crate::standby::require_primary("backfill");
     // It commits after every slice: inside BEGIN ... COMMIT that fails only after
     // the first slice, with PostgreSQL's terse "invalid transaction termination".
     require_execute("backfill");

@@ -53,6 +53,8 @@ pub enum Error {
     /// An internal function reached by a role without EXECUTE on its public entry
     /// point (or, for a report's owner-rights path, one that row-level security applies to).
     NoExecute { entry_point: String, role: String, reason: &'static str },
+    /// A function that writes, called on a hot standby.
+    OnStandby { function: String },
 }
 
 impl Error {
@@ -208,6 +210,20 @@ impl Error {
                 Some(format!("Role \"{role}\" {reason}.")),
                 Some(format!("Call usage_rollup.{entry_point}() itself, as a role granted EXECUTE on it (see docs/operations.md, Privileges).")),
             ),
+            Error::OnStandby { function } => (
+                ERRCODE_READ_ONLY_SQL_TRANSACTION,
+                format!("cannot run usage_rollup.{function}() on a standby"),
+                Some(format!(
+                    "usage_rollup.{function}() changes data, and this server is a hot standby: it replays the \
+                     primary's changes and accepts no writes of its own."
+                )),
+                Some(
+                    "Run it on the primary; the standby receives the result by replication. Reports, status, \
+                     lag_seconds() and verify() work here. pg_cron runs jobs on the primary only, so schedule \
+                     the tick there."
+                        .into(),
+                ),
+            ),
         }
     }
 
@@ -227,7 +243,23 @@ impl Error {
     }
 }
 
-/// Unwrap an SPI result; an SPI failure is an internal bug, reported with its cause.
+/// Replace pgrx's panic hook (installed when the library loads, just before
+/// _PG_init) by one that records nothing. pgrx's hook captures a Rust backtrace for
+/// every unwind, PostgreSQL errors caught at an FFI boundary included, and reports
+/// it in the error's DETAIL whenever the server runs with RUST_BACKTRACE set: on
+/// 0.9.0 an SPI error reached users as a 49-line backtrace (SPEC §5). Without the
+/// hook an error keeps its SQLSTATE, message, detail, hint and context; only the
+/// backtrace and a Rust panic's source location (never shown to users) are gone.
+/// Backends run this library on their one thread, so nothing else panics here.
+pub fn no_backtraces() {
+    std::panic::set_hook(Box::new(|_| {}));
+}
+
+/// Unwrap an SPI result. SPI reports an error of PostgreSQL's own (a permission
+/// denied, a lock timeout, a cancel) by raising it, and that reaches the user as it
+/// is; an `Err` here is something the extension's own query did not expect (a
+/// result of another type, no row), an internal bug, reported as one: in words,
+/// without the Rust type names pgrx's description carries.
 pub trait SpiExt<T> {
     fn or_raise(self, context: &str) -> T;
 }
@@ -238,11 +270,28 @@ impl<T> SpiExt<T> for Result<T, pgrx::spi::Error> {
         match self {
             Ok(v) => v,
             Err(e) => {
+                use pgrx::datum::TryFromDatumError;
+                use pgrx::spi::Error as E;
+                let detail = match e {
+                    E::SpiError(code) => format!("SPI failed with {code:?}."),
+                    E::DatumError(TryFromDatumError::IncompatibleTypes { datum_type, .. }) => {
+                        format!("A query returned a value of type {datum_type}, which is not the type expected.")
+                    }
+                    E::DatumError(_) | E::NoTupleTable | E::InvalidPosition => {
+                        "A query returned fewer columns or rows than expected.".into()
+                    }
+                    E::PreparedStatementArgumentMismatch { expected, got } => {
+                        format!("A query expected {expected} arguments and got {got}.")
+                    }
+                    other => format!("SPI: {other}."),
+                };
                 ErrorReport::new(
                     PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                    format!("usage_rollup could not {context}: {e}"),
+                    format!("usage_rollup could not {context}"),
                     "usage_rollup",
                 )
+                .set_detail(detail)
+                .set_hint("This is a bug in usage_rollup: please report it, with the statement that failed.")
                 .report(PgLogLevel::ERROR);
                 unreachable!()
             }

@@ -18,17 +18,20 @@ mod health;
 mod invalidate;
 mod keyed;
 mod privileges;
+mod read;
 mod recompute;
 mod reports;
 mod runs;
 mod schedule;
 mod settings;
+mod standby;
 mod template;
 mod tick;
 mod tz;
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
+    errors::no_backtraces();
     settings::init();
 }
 

@@ -4,9 +4,8 @@
 //! holds EXECUTE on that entry point: a role granted backfill() or a report needs
 //! no grant on the internals, and one without the grant gets nothing from them.
 
-use crate::errors::{Error, SpiExt};
+use crate::errors::Error;
 use pgrx::pg_sys;
-use pgrx::prelude::*;
 
 pgrx::extension_sql_file!("privileges.sql", name = "privileges", finalize);
 
@@ -20,14 +19,14 @@ pub fn session_role() -> pg_sys::Oid {
 /// Raise unless the session's role may execute usage_rollup.<entry_point>.
 pub fn require_execute(entry_point: &str) {
     let role = session_role();
-    let (granted, name): (Option<bool>, Option<String>) = Spi::get_two_with_args(
+    let (granted, name): (Option<bool>, Option<String>) = crate::read::two(
         "SELECT (SELECT bool_and(pg_catalog.has_function_privilege($1, p.oid, 'EXECUTE'))
                  FROM pg_catalog.pg_proc p
                  WHERE p.pronamespace = 'usage_rollup'::pg_catalog.regnamespace AND p.proname = $2),
                 pg_catalog.pg_get_userbyid($1)::text",
         &[role.into(), entry_point.into()],
-    )
-    .or_raise("check privileges");
+        "check privileges",
+    );
     if granted != Some(true) {
         Error::NoExecute { entry_point: entry_point.into(), role: name.unwrap_or_default(), reason: "has no EXECUTE privilege on it" }
             .raise();

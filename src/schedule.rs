@@ -23,6 +23,7 @@ fn require_pg_cron() {
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
 fn schedule(cron: default!(Option<&str>, "'*/5 * * * *'")) -> i64 {
+    crate::standby::require_primary("schedule");
     let cron = cron.unwrap_or_else(|| Error::NullArgument { function: "schedule".into(), argument: "cron" }.raise());
     require_pg_cron();
     // pg_cron ignores fields past the fifth ("0 0 1 1 * garbage" runs yearly) and
@@ -56,6 +57,7 @@ fn schedule(cron: default!(Option<&str>, "'*/5 * * * *'")) -> i64 {
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
 fn unschedule() -> bool {
+    crate::standby::require_primary("unschedule");
     require_pg_cron();
     let exists: bool = Spi::get_one_with_args(
         "SELECT EXISTS (SELECT 1 FROM cron.job WHERE jobname = $1 AND username = current_user)",

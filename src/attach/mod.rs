@@ -69,6 +69,7 @@ fn attach(
     users: default!(Option<RegClass>, "NULL"),
     create_indexes: default!(Option<bool>, "true"),
 ) {
+    crate::standby::require_primary("attach");
     let oid = |r: Option<RegClass>, arg: &'static str| {
         r.map(|r| r.0).unwrap_or_else(|| Error::NullArgument { function: "attach".into(), argument: arg }.raise())
     };
@@ -190,6 +191,7 @@ fn attach(
 #[pg_extern(volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn detach() {
+    crate::standby::require_primary("detach");
     lock_binding();
     let Some((oids, created_indexes)) = current_binding_oids() else {
         pgrx::notice!("usage_rollup is not attached; nothing to detach");

@@ -117,8 +117,7 @@ pub fn coarse_widths() -> Vec<(i64, i64)> {
 /// SQL objects until ALTER EXTENSION usage_rollup UPDATE, which creates the table and
 /// fills it from the rollup.
 pub fn installed() -> bool {
-    Spi::get_one::<bool>("SELECT pg_catalog.to_regclass('usage_rollup.rollup_ws') IS NOT NULL")
-        .or_raise("look up the per-workspace rollup")
+    crate::read::one::<bool>("SELECT pg_catalog.to_regclass('usage_rollup.rollup_ws') IS NOT NULL", &[], "look up the per-workspace rollup")
         .unwrap_or(false)
 }
 

@@ -10,7 +10,8 @@
 //! policy); when one applies on a rollup table only, the rollup tables are read
 //! with the caller's rights.
 
-use crate::errors::{Error, SpiExt};
+use crate::errors::Error;
+use crate::read;
 use crate::privileges::{require_execute, rls_applies, session_role};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -39,8 +40,7 @@ fn _check_report_access(report: &str) {
     require_execute(report);
     let role = session_role();
     if bound_relations().into_iter().chain(rollup_oids()).any(|oid| rls_applies(oid, role)) {
-        let name: Option<String> = Spi::get_one_with_args("SELECT pg_catalog.pg_get_userbyid($1)::text", &[role.into()])
-            .or_raise("name the role");
+        let name: Option<String> = read::one("SELECT pg_catalog.pg_get_userbyid($1)::text", &[role.into()], "name the role");
         Error::NoExecute {
             entry_point: report.into(),
             role: name.unwrap_or_default(),
@@ -52,23 +52,22 @@ fn _check_report_access(report: &str) {
 
 /// The attached tables, read with the owner's rights (the caller may not read the binding).
 fn bound_relations() -> Vec<pg_sys::Oid> {
-    Spi::get_one::<Vec<pg_sys::Oid>>("SELECT usage_rollup._bound_relations()")
-        .or_raise("read the binding")
-        .unwrap_or_default()
+    read::one::<Vec<pg_sys::Oid>>("SELECT usage_rollup._bound_relations()", &[], "read the binding").unwrap_or_default()
 }
 
 /// The rollup tables reports read besides the sources: the rollup, the per-workspace
 /// rollup, the run rollup (0.5.0), the keyed blocks (0.6.0), task days (0.7.0) and hours (0.8.0),
 /// those installed.
 fn rollup_oids() -> Vec<pg_sys::Oid> {
-    Spi::get_one::<Vec<pg_sys::Oid>>(
+    read::one::<Vec<pg_sys::Oid>>(
         "SELECT pg_catalog.array_remove(ARRAY[pg_catalog.to_regclass('usage_rollup.rollup'),
                                               pg_catalog.to_regclass('usage_rollup.rollup_ws'),
                                               pg_catalog.to_regclass('usage_rollup.task_rollup'),
                                               pg_catalog.to_regclass('usage_rollup.key_rollup'),
                                               pg_catalog.to_regclass('usage_rollup.key_task'),
                                               pg_catalog.to_regclass('usage_rollup.key_task_hour')]::pg_catalog.oid[], NULL)",
+        &[],
+        "find the rollup",
     )
-    .or_raise("find the rollup")
     .unwrap_or_default()
 }

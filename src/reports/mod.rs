@@ -7,7 +7,8 @@ mod access;
 mod blocks;
 
 use crate::binding::Binding;
-use crate::errors::{Error, SpiExt};
+use crate::errors::Error;
+use crate::read;
 use crate::catalog;
 use crate::tz;
 use pgrx::datum::Date;
@@ -138,7 +139,7 @@ fn _report_window(
         }
     }
     let (days, valid): (Option<i32>, Option<bool>) =
-        Spi::get_two_with_args("SELECT $2 - $1 + 1, $1 <= $2", &[from.into(), to.into()]).or_raise("check the dates");
+        read::two("SELECT $2 - $1 + 1, $1 <= $2", &[from.into(), to.into()], "check the dates");
     if valid != Some(true) {
         Error::InvalidRange { what: "date range", from: from.to_string(), to: to.to_string() }.raise();
     }
@@ -147,11 +148,11 @@ fn _report_window(
         Error::SpanTooLong { from: from.to_string(), to: to.to_string(), days, max: MAX_SPAN_DAYS }.raise();
     }
     for (argument, date) in [("from_date", from), ("to_date", to)] {
-        let inside: Option<bool> = Spi::get_one_with_args(
+        let inside: Option<bool> = read::one(
             "SELECT $1 BETWEEN $2::date AND $3::date",
             &[date.into(), FIRST_REPORT_DATE.into(), LAST_REPORT_DATE.into()],
-        )
-        .or_raise("check the dates");
+            "check the dates",
+        );
         if inside != Some(true) {
             Error::DateOutOfRange { argument, value: date.to_string(), first: FIRST_REPORT_DATE, last: LAST_REPORT_DATE }
                 .raise();
@@ -159,20 +160,18 @@ fn _report_window(
     }
     let zone = tz::resolve(tz, viewer_id);
     let (start, end, aligned): (Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>, Option<bool>) =
-        Spi::get_three_with_args(
+        read::three(
             "SELECT ($1::timestamp AT TIME ZONE 'UTC') - interval '1 day',
                     (($2 + 1)::timestamp AT TIME ZONE 'UTC') + interval '1 day',
                     (SELECT bool_and(extract(epoch FROM (d AT TIME ZONE $3))::numeric % 900 = 0)
                      FROM generate_series($1::timestamp, ($2 + 1)::timestamp, interval '1 day') d)",
             &[from.into(), to.into(), zone.clone().into()],
-        )
-        .or_raise("compute the report window");
-    TableIterator::once((
-        zone,
-        start.expect("a date plus an interval is never NULL"),
-        end.expect("a date plus an interval is never NULL"),
-        aligned.unwrap_or(false),
-    ))
+            "compute the report window",
+        );
+    let (Some(start), Some(end)) = (start, end) else {
+        pgrx::error!("usage_rollup could not compute the report window of {from} .. {to}")
+    };
+    TableIterator::once((zone, start, end, aligned.unwrap_or(false)))
 }
 
 /// The usage report query for a grouping, against the current binding. From the

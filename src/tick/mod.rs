@@ -12,7 +12,7 @@ use crate::recompute;
 use crate::settings;
 use pgrx::prelude::*;
 
-pgrx::extension_sql_file!("tick.sql", name = "tick_sql", requires = ["catalog", _tick_locked, _record_failure]);
+pgrx::extension_sql_file!("tick.sql", name = "tick_sql", requires = ["catalog", _tick_locked, _record_failure, standby::_require_primary]);
 
 /// Advisory lock key (LOCK_CLASS, LOCK_ROLLUP) held by whoever writes the rollup:
 /// tick() (try, transaction-scoped) and each backfill slice (wait, transaction-scoped).
@@ -32,7 +32,7 @@ pub fn safe_upper_bound(lag_secs: i64) -> TimestampWithTimeZone {
         &[(lag_secs as f64).into()],
     )
     .or_raise("compute the window bound")
-    .expect("clock_timestamp() is never NULL")
+    .unwrap_or_else(|| pgrx::error!("usage_rollup could not compute the window bound: the clock gave NULL"))
 }
 
 /// The stamp before which a rebuild (backfill slice) reads usage rows: the safe
@@ -119,6 +119,8 @@ pub fn require_read_committed(operation: &'static str) {
 #[pg_extern(volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn _tick_locked(started_at: TimestampWithTimeZone) -> i64 {
+    // (tick() refuses before this under the SQL of 0.10.0; this is for older SQL)
+    crate::standby::require_primary("tick");
     require_read_committed("tick()");
     let binding = Binding::require("tick()");
     Spi::run("INSERT INTO usage_rollup.tick_state (id) VALUES (1) ON CONFLICT (id) DO NOTHING")

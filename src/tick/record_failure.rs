@@ -20,6 +20,11 @@ const FIELD_SEP: char = '\u{1}';
 #[pg_extern(volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn _record_failure(kind: &str, started_at: TimestampWithTimeZone, sqlstate: &str, message: &str) -> bool {
+    // nothing is recorded on a standby: it accepts no writes, and a worker that
+    // starts once recovery has finished would never start (the caller would wait)
+    if crate::standby::in_recovery() {
+        return false;
+    }
     // backfill() calls it with the caller's rights: callable by PUBLIC, for the
     // roles that may run what failed
     match kind {

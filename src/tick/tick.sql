@@ -19,6 +19,8 @@ DECLARE
     v_message text;
     v_detail text;
 BEGIN
+    -- on a hot standby: refuse before the lock, and record nothing
+    PERFORM usage_rollup._require_primary('tick');
     IF NOT pg_try_advisory_xact_lock(4246, 1) THEN
         RETURN 0;   -- another tick or a backfill slice is writing the rollup
     END IF;

@@ -44,7 +44,10 @@ impl Clock {
             let lower = pg_sys::downcase_truncate_identifier(name.as_ptr(), zone.len() as i32, false);
             let (mut offset, mut tz) = (0, std::ptr::null_mut());
             if pg_sys::DecodeTimezoneAbbrev(0, lower, &mut offset, &mut tz) != pg_sys::UNKNOWN_FIELD as i32 {
-                return Clock::Abbreviation(zone.into_datum().expect("a text datum"));
+                let Some(datum) = zone.into_datum() else {
+                    pgrx::error!("usage_rollup could not pass the time zone \"{zone}\" to PostgreSQL")
+                };
+                return Clock::Abbreviation(datum);
             }
             let tz = pg_sys::pg_tzset(name.as_ptr());
             if tz.is_null() {

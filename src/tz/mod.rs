@@ -7,7 +7,6 @@ mod edges;
 mod resolve;
 
 pub use resolve::resolve;
-use crate::errors::SpiExt;
 use pgrx::prelude::*;
 
 /// The zone reports use: tz if given (validated), else the viewer's stored zone,
@@ -24,7 +23,6 @@ fn resolve_tz(tz: default!(Option<&str>, "NULL"), viewer_id: default!(Option<pgr
 #[search_path(pg_catalog, pg_temp)]
 fn local_today(tz: default!(Option<&str>, "NULL"), viewer_id: default!(Option<pgrx::Uuid>, "NULL")) -> pgrx::datum::Date {
     let zone = resolve(tz, viewer_id);
-    Spi::get_one_with_args::<pgrx::datum::Date>("SELECT (pg_catalog.now() AT TIME ZONE $1)::date", &[zone.into()])
-        .or_raise("compute today's date")
-        .expect("now() is never NULL")
+    crate::read::one::<pgrx::datum::Date>("SELECT (pg_catalog.now() AT TIME ZONE $1)::date", &[zone.clone().into()], "compute today's date")
+        .unwrap_or_else(|| pgrx::error!("usage_rollup could not compute today's date in \"{zone}\""))
 }

@@ -8,6 +8,7 @@
 //! chrono-tz knows it, and the server's offsets are the ones used.
 
 use crate::errors::{Error, SpiExt};
+use crate::read;
 use chrono_tz::TZ_VARIANTS;
 use pgrx::prelude::*;
 use std::collections::HashSet;
@@ -281,19 +282,18 @@ pub fn resolve(tz: Option<&str>, viewer_id: Option<pgrx::Uuid>) -> String {
         return "UTC".into();
     };
     let users: Option<String> =
-        Spi::get_one("SELECT (SELECT users_table::text FROM usage_rollup.binding WHERE id = 1)")
-            .or_raise("read the binding");
+        read::one("SELECT (SELECT users_table::text FROM usage_rollup.binding WHERE id = 1)", &[], "read the binding");
     let Some(users) = users else {
         Error::NoUsersTable { viewer: viewer.to_string() }.raise();
     };
-    let (found, stored): (Option<bool>, Option<String>) = Spi::get_two_with_args(
+    let (found, stored): (Option<bool>, Option<String>) = read::two(
         &format!(
             "SELECT EXISTS (SELECT 1 FROM {users} u WHERE u.id = $1), \
                     (SELECT u.timezone::text FROM {users} u WHERE u.id = $1 LIMIT 1)"
         ),
         &[viewer.into()],
-    )
-    .or_raise("read the viewer's time zone");
+        "read the viewer's time zone",
+    );
     if found != Some(true) {
         Error::UnknownViewer { viewer: viewer.to_string(), users }.raise();
     }

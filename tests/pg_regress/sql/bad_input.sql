@@ -4,8 +4,10 @@
 -- and unknown viewers; wrong types; bad regclass values; invalid cron strings.
 -- Every call must give a clear error (a SQLSTATE other than XX000, a lower-case
 -- message naming the value) or a correct answer; never an internal error, a Rust
--- panic or a crash. The last section checks that the backend survived and that
--- the server log shows no crash or PANIC during the test.
+-- panic or a crash, and no error may show Rust internals (panic text, Rust paths,
+-- a backtrace) in its message, detail, hint or context: the test cluster runs
+-- with RUST_BACKTRACE=1, so one would show (bin/lib.sh). The last section checks
+-- that the backend survived and that the server log shows no crash or PANIC.
 \set SHOW_CONTEXT never
 \ir ../fixtures/fresh.sql
 
@@ -20,14 +22,16 @@ SELECT coalesce((pg_stat_file(:'log_file', true)).size, -1) AS log_start \gset
 -- The harness. pg_temp.try(call) runs SELECT count(*) FROM <call> and returns the
 -- row count, or the error's SQLSTATE and message. fuzz holds every call with what
 -- is acceptable: the answer (a row count), and/or an error naming must_name.
-CREATE FUNCTION pg_temp.try(p_call text, OUT code text, OUT message text, OUT result text)
+CREATE FUNCTION pg_temp.try(p_call text, OUT code text, OUT message text, OUT result text,
+                            OUT detail text, OUT hint text, OUT context text)
 LANGUAGE plpgsql AS $$
 DECLARE n bigint;
 BEGIN
     EXECUTE format('SELECT count(*) FROM %s AS r', p_call) INTO n;
     result := format('ok, %s row(s)', n);
 EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
+    GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL,
+                            hint = PG_EXCEPTION_HINT, context = PG_EXCEPTION_CONTEXT;
 END $$;
 CREATE TEMP TABLE fuzz (
     id        serial PRIMARY KEY,
@@ -38,7 +42,7 @@ CREATE TEMP TABLE fuzz (
     answer    text,            -- the correct answer ('ok, N row(s)'), NULL: must be an error
     must_name text             -- an error must contain this, NULL: must not be an error
 );
-CREATE TEMP TABLE outcome (id integer PRIMARY KEY, code text, message text, result text);
+CREATE TEMP TABLE outcome (id integer PRIMARY KEY, code text, message text, result text, detail text, hint text, context text);
 CREATE TEMP VIEW verdict AS
 SELECT f.*, o.code, o.message, o.result,
        coalesce(CASE WHEN o.code IS NULL THEN o.result = f.answer
@@ -272,6 +276,16 @@ SELECT area, label, shown AS outcome,
 FROM verdict WHERE NOT acceptable
 GROUP BY area, label, shown
 ORDER BY min(id);
+
+-- No error shows Rust internals (SPEC §5): panic text, Rust paths or a backtrace
+-- (numbered frames) anywhere in its message, detail, hint or context.
+SELECT count(*) FILTER (WHERE o.code IS NOT NULL) AS errors_checked,
+       count(*) FILTER (WHERE concat_ws(E'\n', o.message, o.detail, o.hint, o.context)
+                              ~ '(?n)(panicked|std::|pgrx::|core::|[Bb]acktrace|^ *[0-9]+: )') AS with_rust_internals
+FROM outcome o;
+SELECT f.area, f.label, f.fn, o.code, o.message, o.detail FROM fuzz f JOIN outcome o USING (id)
+WHERE concat_ws(E'\n', o.message, o.detail, o.hint, o.context) ~ '(?n)(panicked|std::|pgrx::|core::|[Bb]acktrace|^ *[0-9]+: )'
+ORDER BY f.id;
 
 -- the rest of section 4: the accepted schedule is the only job; removing it twice
 SELECT jobname, schedule, command FROM cron.job;
