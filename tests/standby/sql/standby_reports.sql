@@ -116,6 +116,7 @@ LANGUAGE sql STABLE AS $$
     FROM calls c CROSS JOIN LATERAL app.sb_check(c.report, c.zone, c.from_date, c.to_date, p_ws, c.filter, c.value) r
 $$;
 RESET client_min_messages;
+\set ECHO all
 
 -- The world: w1 (a1, a2, a4; r1, r2; p1, p2; i1, i2 with projects, i3 without, i4)
 -- and w2 (a3). Candidate instants: every local midnight of the zones on the days
