@@ -251,6 +251,8 @@ impl Error {
 /// hook an error keeps its SQLSTATE, message, detail, hint and context; only the
 /// backtrace and a Rust panic's source location (never shown to users) are gone.
 /// Backends run this library on their one thread, so nothing else panics here.
+/// (Another pgrx extension loaded later into the same backend installs pgrx's hook
+/// again; errors then carry a backtrace only if the server has RUST_BACKTRACE set.)
 pub fn no_backtraces() {
     std::panic::set_hook(Box::new(|_| {}));
 }
