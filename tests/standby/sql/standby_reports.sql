@@ -189,19 +189,13 @@ SELECT current_setting('port') AS primary_port \gset
 SELECT pg_current_wal_flush_lsn() AS lsn \gset
 
 -- (a) on the standby, after a tick on the primary
-\c - - - :standby_port
-SET search_path = app, public;
-SET timezone = 'UTC';
-CALL app.sb_wait(:'lsn');
+\ir ../fixtures/on_standby.sql
 SELECT pg_is_in_recovery() AS on_standby;
 SELECT * FROM app.sb_phase('a', :'w1');
 SELECT * FROM app.sb_phase('a-w2', :'w2');
 
 -- (b) on the primary: changes, no tick
-\c - - - :primary_port
-SET search_path = app, public;
-SET timezone = 'UTC';
-SET synchronous_commit = on;
+\ir ../fixtures/on_primary.sql
 SELECT sb_insert_usage('b', 400) AS inserted;
 UPDATE task_usage SET input_tokens = input_tokens + 1000,
                       cost_usd_ticks = CASE WHEN cost_usd_ticks IS NULL THEN 5 END, updated_at = now()
@@ -234,10 +228,7 @@ SELECT count(*) AS tick_runs FROM usage_rollup.tick_run \gset
 SELECT pg_current_wal_flush_lsn() AS lsn \gset
 
 -- on the standby: fresh without a tick
-\c - - - :standby_port
-SET search_path = app, public;
-SET timezone = 'UTC';
-CALL app.sb_wait(:'lsn');
+\ir ../fixtures/on_standby.sql
 SELECT * FROM app.sb_phase('b', :'w1');
 SELECT * FROM app.sb_phase('b-w2', :'w2');
 -- verify() lists the keys a tick has not caught up with yet
@@ -262,19 +253,13 @@ SELECT count(*) = :tick_runs AS no_run_recorded, bool_and(error IS NULL) AS no_e
 SELECT last_error IS NULL AS no_last_error FROM usage_rollup.tick_state;
 
 -- (c) on the primary: a tick
-\c - - - :primary_port
-SET search_path = app, public;
-SET synchronous_commit = on;
-SET usage_rollup.safety_lag = 0;
+\ir ../fixtures/on_primary.sql
 SELECT usage_rollup.tick() > 0 AS ticked;
 SELECT app.drift() AS drift;
 SELECT watermark AS primary_watermark, last_error IS NULL AS no_last_error FROM usage_rollup.tick_state \gset
 SELECT pg_current_wal_flush_lsn() AS lsn \gset
 
-\c - - - :standby_port
-SET search_path = app, public;
-SET timezone = 'UTC';
-CALL app.sb_wait(:'lsn');
+\ir ../fixtures/on_standby.sql
 SELECT * FROM app.sb_phase('c', :'w1');
 SELECT count(*) AS drift FROM usage_rollup.verify('-infinity', 'infinity');
 SELECT count(*) AS drift_of_a_range FROM usage_rollup.verify('2025-03-08', '2025-03-11');
@@ -297,8 +282,7 @@ SELECT txid_current_if_assigned() IS NULL AS no_transaction_id;
 COMMIT;
 
 -- back on the primary: the standby's refusals left nothing there either
-\c - - - :primary_port
-SET search_path = app, public;
+\ir ../fixtures/on_primary.sql
 SELECT count(*) FILTER (WHERE error IS NOT NULL) AS failed_runs FROM usage_rollup.tick_run;
 SET client_min_messages = warning;
 SELECT usage_rollup.detach();
