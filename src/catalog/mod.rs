@@ -3,7 +3,6 @@
 
 pgrx::extension_sql_file!("schema.sql", name = "catalog", bootstrap);
 
-
 /// Whether the SQL objects of 0.3.0 are installed. A newer shared library runs with
 /// the previous version's SQL until ALTER EXTENSION usage_rollup UPDATE, and 0.3.0's
 /// update brings them all at once: the correction trigger function,
@@ -48,7 +47,8 @@ pub fn sql_0_9_installed() -> bool {
     exists("SELECT pg_catalog.to_regprocedure('usage_rollup._ws_runs(timestamptz, timestamptz, timestamptz[], timestamptz[])') IS NOT NULL")
 }
 
-/// Whether a catalog lookup (to_regprocedure, to_regclass) found the object.
-fn exists(lookup: &str) -> bool {
+/// Whether a catalog lookup (a SELECT of to_regprocedure(...) or to_regclass(...)
+/// IS NOT NULL) found the object: how the library asks which SQL is installed.
+pub fn exists(lookup: &str) -> bool {
     crate::read::one::<bool>(lookup, &[], "look up the installed SQL version").unwrap_or(false)
 }

@@ -117,8 +117,7 @@ pub fn coarse_widths() -> Vec<(i64, i64)> {
 /// SQL objects until ALTER EXTENSION usage_rollup UPDATE, which creates the table and
 /// fills it from the rollup.
 pub fn installed() -> bool {
-    crate::read::one::<bool>("SELECT pg_catalog.to_regclass('usage_rollup.rollup_ws') IS NOT NULL", &[], "look up the per-workspace rollup")
-        .unwrap_or(false)
+    crate::catalog::exists("SELECT pg_catalog.to_regclass('usage_rollup.rollup_ws') IS NOT NULL")
 }
 
 /// After the rollup buckets `starts` were recomputed. Returns the rows written.

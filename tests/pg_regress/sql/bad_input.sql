@@ -279,12 +279,12 @@ ORDER BY min(id);
 
 -- No error shows Rust internals (SPEC §5): panic text, Rust paths or a backtrace
 -- (numbered frames) anywhere in its message, detail, hint or context.
+\set rust_internals '(?n)(panicked|std::|pgrx::|core::|[Bb]acktrace|^ *[0-9]+: )'
 SELECT count(*) FILTER (WHERE o.code IS NOT NULL) AS errors_checked,
-       count(*) FILTER (WHERE concat_ws(E'\n', o.message, o.detail, o.hint, o.context)
-                              ~ '(?n)(panicked|std::|pgrx::|core::|[Bb]acktrace|^ *[0-9]+: )') AS with_rust_internals
+       count(*) FILTER (WHERE concat_ws(E'\n', o.message, o.detail, o.hint, o.context) ~ :'rust_internals') AS with_rust_internals
 FROM outcome o;
 SELECT f.area, f.label, f.fn, o.code, o.message, o.detail FROM fuzz f JOIN outcome o USING (id)
-WHERE concat_ws(E'\n', o.message, o.detail, o.hint, o.context) ~ '(?n)(panicked|std::|pgrx::|core::|[Bb]acktrace|^ *[0-9]+: )'
+WHERE concat_ws(E'\n', o.message, o.detail, o.hint, o.context) ~ :'rust_internals'
 ORDER BY f.id;
 
 -- the rest of section 4: the accepted schedule is the only job; removing it twice
