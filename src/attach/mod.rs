@@ -170,6 +170,8 @@ fn attach(
     let tasks_oid = roles[1].1;
     indexes::ensure(usage_oid, tasks_oid, create_indexes);
     invalidate::install(usage_oid, tasks_oid, roles[2].1, roles[3].1, has_failure_reason);
+    // (rows already in the partitions are history, for backfill: nothing queued)
+    invalidate::partitions::sync(false);
     // after the triggers: their lock keeps task writers out until this commits, so
     // the build sees every task and misses no change (see runs::build)
     if catalog::sql_0_5_installed() {
@@ -213,6 +215,8 @@ fn detach() {
     ] {
         Spi::run(statement).or_raise("remove the binding");
     }
+    // with the binding gone, no table is a partition of ours: every partition trigger goes
+    invalidate::partitions::sync(false);
     if crate::recompute::per_workspace_installed() {
         Spi::run("TRUNCATE usage_rollup.rollup_ws").or_raise("remove the binding");
     }

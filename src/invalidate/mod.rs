@@ -2,6 +2,8 @@
 //! The trigger functions themselves are in triggers.sql; the reasons for their shape
 //! are written there.
 
+pub mod partitions;
+
 use crate::catalog;
 use crate::errors::SpiExt;
 use pgrx::pg_sys;
@@ -67,10 +69,7 @@ pub fn install(usage: pg_sys::Oid, tasks: pg_sys::Oid, agents: pg_sys::Oid, issu
                    OR NOT (coalesce(NEW.updated_at, NEW.created_at) >= pg_catalog.now())) \
              EXECUTE FUNCTION usage_rollup._invalidate_usage_row()"
         ),
-        format!(
-            "CREATE OR REPLACE TRIGGER usage_rollup_usage_truncate AFTER TRUNCATE ON {u} FOR EACH STATEMENT \
-             EXECUTE FUNCTION usage_rollup._invalidate_truncate()"
-        ),
+        truncate_trigger("usage_rollup_usage_truncate", usage, &u),
         // tasks: agent_id is immutable in the contract, but if it ever changes the
         // usage must follow the new agent's workspace (the seeds only had a comment).
         format!(
@@ -85,10 +84,7 @@ pub fn install(usage: pg_sys::Oid, tasks: pg_sys::Oid, agents: pg_sys::Oid, issu
              REFERENCING OLD TABLE AS usage_rollup_old FOR EACH STATEMENT \
              EXECUTE FUNCTION usage_rollup._invalidate_tasks_delete('{uo}')"
         ),
-        format!(
-            "CREATE OR REPLACE TRIGGER usage_rollup_tasks_truncate AFTER TRUNCATE ON {t} FOR EACH STATEMENT \
-             EXECUTE FUNCTION usage_rollup._invalidate_truncate()"
-        ),
+        truncate_trigger("usage_rollup_tasks_truncate", tasks, &t),
         // agents: hard delete (seeds W4) and a change of workspace
         format!(
             "CREATE OR REPLACE TRIGGER usage_rollup_agents_update AFTER UPDATE OF id, workspace_id ON {a} FOR EACH ROW \
@@ -136,6 +132,26 @@ pub fn install(usage: pg_sys::Oid, tasks: pg_sys::Oid, agents: pg_sys::Oid, issu
     // (the run rollup and its queue come with the 0.5.0 SQL)
     if catalog::sql_0_5_installed() {
         install_task_runs(&t, has_failure_reason);
+    }
+}
+
+/// The TRUNCATE trigger of the usage or tasks table; on a partitioned one, none: its
+/// TRUNCATE fires the TRUNCATE triggers of all its partitions, which carry their own
+/// (partitions.sql), and one on the table itself would queue every bucket again.
+fn truncate_trigger(name: &str, oid: pg_sys::Oid, table: &str) -> String {
+    let partitioned = Spi::get_one_with_args::<bool>(
+        "SELECT relkind = 'p' FROM pg_catalog.pg_class WHERE oid = $1",
+        &[oid.into()],
+    )
+    .or_raise("look up a source table")
+    .unwrap_or(false);
+    if partitioned {
+        format!("DROP TRIGGER IF EXISTS {name} ON {table}")
+    } else {
+        format!(
+            "CREATE OR REPLACE TRIGGER {name} AFTER TRUNCATE ON {table} FOR EACH STATEMENT \
+             EXECUTE FUNCTION usage_rollup._invalidate_truncate()"
+        )
     }
 }
 
