@@ -94,5 +94,37 @@ SELECT 'only after update' AS side, * FROM (SELECT * FROM updated EXCEPT SELECT 
 UNION ALL
 SELECT 'only in fresh install', * FROM (SELECT * FROM fresh EXCEPT SELECT * FROM updated) y
 ORDER BY 2, 3, 1;
+DROP EXTENSION usage_rollup;
 
+-- Attached to a partitioned usage table under the SQL of 0.9.0 (which knew nothing
+-- of partitions: the library installs no partition trigger then), the update puts
+-- the triggers on every partition and takes the TRUNCATE trigger off the
+-- partitioned table; a DELETE addressed to a partition is then queued.
+SET client_min_messages = warning;
+CREATE EXTENSION usage_rollup VERSION '0.8.0';
+ALTER EXTENSION usage_rollup UPDATE TO '0.9.0';
+\ir ../fixtures/reference_schema.sql
+DROP TABLE app.task_usage;
+CREATE TABLE app.task_usage (id uuid NOT NULL DEFAULT gen_random_uuid(), task_id uuid NOT NULL, provider text NOT NULL,
+    model text NOT NULL, input_tokens bigint NOT NULL DEFAULT 0, output_tokens bigint NOT NULL DEFAULT 0,
+    cache_read_tokens bigint NOT NULL DEFAULT 0, cache_write_tokens bigint NOT NULL DEFAULT 0,
+    created_at timestamptz NOT NULL, updated_at timestamptz, cost_usd_ticks bigint) PARTITION BY RANGE (created_at);
+CREATE TABLE app.usage_2026 PARTITION OF app.task_usage FOR VALUES FROM ('2026-01-01 00:00+00') TO ('2027-01-01 00:00+00');
+\ir ../fixtures/helpers.sql
+SELECT usage_rollup.attach();
+RESET client_min_messages;
+SELECT tgrelid::regclass AS rel, tgname FROM pg_trigger WHERE tgname LIKE 'usage_rollup_%truncate' ORDER BY 1, 2;
+ALTER EXTENSION usage_rollup UPDATE;
+SELECT tgrelid::regclass AS rel, tgname FROM pg_trigger WHERE tgname LIKE 'usage_rollup_%truncate' ORDER BY 1, 2;
+INSERT INTO app.workspace VALUES (app.uid('w1'), 'w1');
+INSERT INTO app.agent (id, workspace_id) VALUES (app.uid('a1'), app.uid('w1'));
+INSERT INTO app.agent_task_queue (id, agent_id) VALUES (app.uid('t1'), app.uid('a1'));
+INSERT INTO app.usage_2026 (task_id, provider, model, input_tokens, created_at)
+VALUES (app.uid('t1'), 'claude', 'opus', 5, '2026-05-01 10:00+00');
+SELECT usage_rollup.tick() > 0 AS ticked;
+DELETE FROM app.usage_2026;
+SELECT count(*) AS queued_by_partition_delete FROM usage_rollup.dirty_bucket;
+SET client_min_messages = warning;
+SELECT usage_rollup.detach();
+DROP SCHEMA app CASCADE;
 DROP EXTENSION usage_rollup;
