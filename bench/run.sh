@@ -3,6 +3,7 @@
 # printed as a table with medians and ratios. Not a test; CI does not run it.
 #   bench/run.sh                 3M usage rows, dense and sparse profiles
 #   ROWS=1000000 PROFILES=dense bench/run.sh
+#   PARTITIONED=1 bench/run.sh   the usage table partitioned by week (rows labelled dense/part, sparse/part)
 # Uses the throwaway cluster of bin/lib.sh (database usage_rollup_bench) and writes
 # EXPLAIN (ANALYZE, BUFFERS) of the hot paths to bench/results/.
 source "$(dirname "$0")/../bin/lib.sh"
@@ -30,7 +31,9 @@ quiet() {
     sleep 1
   done
 }
-row() { table+=("$(printf '%-8s | %-58s | %12s | %12s | %9s' "$@")"); }
+PARTITIONED="${PARTITIONED:-0}"
+row() { local label="$1"; shift; [ "$PARTITIONED" = 1 ] && label="$label/part"
+        table+=("$(printf '%-11s | %-58s | %12s | %12s | %9s' "$label" "$@")"); }
 
 for profile in $PROFILES; do
   log "profile $profile: generating $ROWS usage rows"
@@ -41,6 +44,7 @@ CREATE EXTENSION usage_rollup;
 \i $ROOT/tests/fixtures/reference_schema.sql
 \i $ROOT/bench/generate.sql
 \i $ROOT/bench/bench.sql
+SELECT bench.partition_usage() WHERE $PARTITIONED = 1;
 SELECT bench.generate($ROWS, '$profile');
 VACUUM ANALYZE;
 SELECT usage_rollup.attach(usage => 'app.task_usage', tasks => 'app.agent_task_queue', agents => 'app.agent', issues => 'app.issue');
@@ -257,6 +261,6 @@ done
 
 echo
 echo "usage_rollup benchmark — $(date -u +%Y-%m-%d), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(psql -X -d postgres -tAc 'SHOW server_version' | cut -d' ' -f1), $ROWS usage rows"
-printf '%-8s | %-58s | %12s | %12s | %9s\n' profile measurement extension baseline ratio
+printf '%-11s | %-58s | %12s | %12s | %9s\n' profile measurement extension baseline ratio
 printf '%.0s-' {1..110}; echo
 printf '%s\n' "${table[@]}"

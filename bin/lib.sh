@@ -25,7 +25,7 @@ pg_ctl_test() { as_postgres env RUST_BACKTRACE=1 "$PG_BIN/pg_ctl" "$@"; }
 
 # Debian packages, cargo-pgrx 0.18.0 and pgrx's config: only what is missing.
 ensure_toolchain() {
-  local pkgs=(postgresql-15 postgresql-server-dev-15 postgresql-15-cron libclang-dev clang sudo)
+  local pkgs=(postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-partman libclang-dev clang sudo)
   local missing=()
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -77,13 +77,13 @@ unsafe fn drops_us(objects: *mut pg_sys::List) -> bool {
 }
 
 #[cfg(not(any(feature = "pg13", feature = "pg14")))]
-unsafe fn name_of(node: *mut pg_sys::Node) -> String {
+pub(crate) unsafe fn name_of(node: *mut pg_sys::Node) -> String {
     // SAFETY: a T_String node.
     unsafe { CStr::from_ptr((*(node as *mut pg_sys::String)).sval).to_string_lossy().into_owned() }
 }
 
 #[cfg(any(feature = "pg13", feature = "pg14"))]
-unsafe fn name_of(node: *mut pg_sys::Node) -> String {
+pub(crate) unsafe fn name_of(node: *mut pg_sys::Node) -> String {
     // SAFETY: a T_String Value node.
     unsafe { CStr::from_ptr((*(node as *mut pg_sys::Value)).val.str_).to_string_lossy().into_owned() }
 }

@@ -18,7 +18,10 @@ WHERE n.nspname = 'usage_rollup'
 ORDER BY p.proname, arguments;
 
 -- functions whose search_path is not pinned (must be none; backfill pins its own
--- after every COMMIT, since a procedure with a SET clause cannot commit)
+-- after every COMMIT, since a procedure with a SET clause cannot commit), but the
+-- event trigger _partition_ddl: it resolves the table names of the command it
+-- watches in that command's search_path, and runs schema-qualified SQL only
+-- (src/invalidate/partitions.sql)
 SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = 'usage_rollup' AND p.prokind <> 'p'
   AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%');

@@ -1,0 +1,127 @@
+-- A usage table under pg_partman (native, daily partitions), the setup users run
+-- (SPEC §2): partman's maintenance creates partitions after attach (CREATE TABLE
+-- ... LIKE, then ATTACH PARTITION) and retention drops old ones (DROP TABLE, or
+-- DETACH PARTITION with retention_keep_table). After each run_maintenance() and a
+-- tick the rollup equals the raw rows (app.wl_check(): 0 findings), and every
+-- partition partman made carries the partition triggers.
+-- (Retention that keeps the rollup's history needs freeze(), SPEC §3: not yet.)
+\set SHOW_CONTEXT never
+\set ECHO none
+SET client_min_messages = warning;
+\ir ../fixtures/reset.sql
+CREATE EXTENSION usage_rollup;
+DROP EXTENSION IF EXISTS pg_partman;
+DROP SCHEMA IF EXISTS partman CASCADE;
+CREATE SCHEMA partman;
+CREATE EXTENSION pg_partman SCHEMA partman;
+\ir ../fixtures/reference_schema.sql
+RESET client_min_messages;
+\set ECHO all
+SET timezone = 'UTC';
+SET usage_rollup.safety_lag = 0;
+SET usage_rollup.max_window = 0;
+
+DROP TABLE app.task_usage;
+CREATE TABLE app.task_usage (
+    id                 uuid NOT NULL DEFAULT gen_random_uuid(),
+    task_id            uuid NOT NULL REFERENCES app.agent_task_queue (id) ON DELETE CASCADE,
+    provider           text NOT NULL DEFAULT '',
+    model              text NOT NULL,
+    input_tokens       bigint NOT NULL DEFAULT 0,
+    output_tokens      bigint NOT NULL DEFAULT 0,
+    cache_read_tokens  bigint NOT NULL DEFAULT 0,
+    cache_write_tokens bigint NOT NULL DEFAULT 0,
+    created_at         timestamptz NOT NULL DEFAULT now(),
+    updated_at         timestamptz DEFAULT now(),
+    cost_usd_ticks     bigint,
+    PRIMARY KEY (id, created_at)
+) PARTITION BY RANGE (created_at);
+CREATE INDEX task_usage_created_at ON app.task_usage (created_at);
+\set ECHO none
+SET client_min_messages = warning;
+\ir ../fixtures/helpers.sql
+\ir ../fixtures/workload.sql
+RESET client_min_messages;
+\set ECHO all
+
+-- daily partitions from 20 days ago, 4 ahead (and partman's DEFAULT partition)
+SELECT partman.create_parent(p_parent_table => 'app.task_usage', p_control => 'created_at', p_type => 'native',
+                             p_interval => 'daily', p_premake => 4,
+                             p_start_partition => (now() - interval '20 days')::date::text);
+SELECT count(*) >= 25 AS partitions_made FROM pg_partition_tree('app.task_usage') WHERE isleaf;
+
+SET client_min_messages = warning;
+SELECT usage_rollup.attach(usage => 'app.task_usage', tasks => 'app.agent_task_queue', agents => 'app.agent',
+                           issues => 'app.issue');
+RESET client_min_messages;
+
+-- usage over the last 20 days, stamped when it happened (history: backfill)
+SELECT setseed(0.5);
+INSERT INTO app.workspace (id, name) SELECT app.uid('w' || g), 'w' || g FROM generate_series(1, 3) g;
+INSERT INTO app.agent (id, workspace_id) SELECT app.uid('a' || g), app.uid('w' || (1 + g % 3)) FROM generate_series(1, 6) g;
+INSERT INTO app.agent_task_queue (id, agent_id, status, created_at)
+SELECT app.uid('t' || g), app.uid('a' || (1 + g % 6)), 'completed', now() - make_interval(hours => g * 3)
+FROM generate_series(1, 150) g;
+INSERT INTO app.task_usage (task_id, provider, model, input_tokens, cost_usd_ticks, created_at, updated_at)
+SELECT t.id, m, 'm', 1 + floor(random() * 1000)::int, CASE WHEN random() < 0.3 THEN NULL ELSE 7 END,
+       t.created_at + make_interval(mins => floor(random() * 60)::int), t.created_at + interval '2 hours'
+FROM app.agent_task_queue t CROSS JOIN (VALUES ('claude'), ('openai')) p (m)
+WHERE t.created_at + interval '2 hours' < now();
+SET client_min_messages = warning;
+CALL usage_rollup.backfill();
+RESET client_min_messages;
+SELECT app.wl_check(0, 0) AS findings;
+
+-- more partitions ahead: partman's maintenance creates them (CREATE TABLE, then
+-- ATTACH PARTITION), and they get the triggers; a backdated row written straight
+-- into one of them is found
+UPDATE partman.part_config SET premake = 8 WHERE parent_table = 'app.task_usage';
+SELECT partman.run_maintenance('app.task_usage');
+SELECT count(*) AS leaves_without_triggers
+FROM pg_partition_tree('app.task_usage') p
+WHERE p.isleaf AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = p.relid AND t.tgname = 'usage_rollup_part_usage_delete');
+SELECT format('INSERT INTO %s (task_id, provider, model, input_tokens, created_at, updated_at)
+               VALUES (%L, ''claude'', ''m'', 42, now() + interval ''7 days'', now() - interval ''1 day'')',
+              (SELECT c.oid::regclass FROM pg_partition_tree('app.task_usage') p JOIN pg_class c ON c.oid = p.relid
+               JOIN pg_inherits i ON i.inhrelid = p.relid
+               WHERE p.isleaf AND pg_get_expr(c.relpartbound, c.oid) LIKE 'FOR VALUES FROM (''' || (now() + interval '7 days')::date || '%'),
+              app.uid('t1')) AS insert_into_new_partition \gset
+:insert_into_new_partition;
+SELECT usage_rollup.tick() > 0 AS ticked, app.wl_check(0, 1) AS findings;
+
+-- retention: partitions older than 10 days are dropped (the rollup mirrors the raw
+-- rows: their usage leaves it too)
+UPDATE partman.part_config SET retention = '10 days', retention_keep_table = false WHERE parent_table = 'app.task_usage';
+SELECT count(*) AS usage_rows_before FROM app.task_usage \gset
+SELECT partman.run_maintenance('app.task_usage');
+SELECT (SELECT count(*) FROM app.task_usage) < :usage_rows_before AS retention_dropped_rows,
+       (SELECT count(*) FROM usage_rollup.dirty_bucket) > 0 AS queued;
+SELECT usage_rollup.tick() > 0 AS ticked, app.wl_check(0, 2) AS findings;
+
+-- ... and with retention_keep_table, detached instead: same result, and the
+-- detached tables keep no trigger of ours
+UPDATE partman.part_config SET retention = '6 days', retention_keep_table = true WHERE parent_table = 'app.task_usage';
+SELECT count(*) AS usage_rows_before FROM app.task_usage \gset
+SELECT partman.run_maintenance('app.task_usage');
+SELECT (SELECT count(*) FROM app.task_usage) < :usage_rows_before AS retention_detached_rows;
+SELECT usage_rollup.tick() > 0 AS ticked, app.wl_check(0, 3) AS findings;
+SELECT count(*) AS triggers_on_tables_no_longer_partitions
+FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+WHERE t.tgname LIKE 'usage_rollup_part_%' AND NOT c.relispartition;
+
+-- reports over the whole retained history equal the raw rows
+SELECT count(*) AS workspaces, count(*) FILTER (WHERE r.input IS DISTINCT FROM t.input) AS daily_usage_differs
+FROM app.workspace w
+CROSS JOIN LATERAL (SELECT sum(input_tokens) AS input
+                    FROM usage_rollup.daily_usage(w.id, (now() - interval '30 days')::date, (now() + interval '10 days')::date,
+                                                  tz => 'Asia/Kathmandu')) r
+CROSS JOIN LATERAL (SELECT sum(u.input_tokens) AS input FROM app.task_usage u
+                    JOIN app.agent_task_queue k ON k.id = u.task_id JOIN app.agent a ON a.id = k.agent_id
+                    WHERE a.workspace_id = w.id) t;
+
+SET client_min_messages = warning;
+SELECT usage_rollup.detach();
+DROP SCHEMA app CASCADE;
+DROP EXTENSION pg_partman;
+DROP SCHEMA partman CASCADE;
+DROP EXTENSION usage_rollup;
