@@ -254,10 +254,86 @@ TRUNCATE app.tasks_default;
 SELECT app.after_tick(18) AS findings;
 DROP TABLE app.tasks_2025_08;
 SELECT app.after_tick(19) AS findings;
+-- A DROP TABLE naming the partition without its schema (resolved in the command's
+-- own search_path, like the command itself)
+INSERT INTO app.usage_w3 (task_id, provider, model, input_tokens, created_at, updated_at)
+SELECT t.id, 'claude', 'sonnet', 9, timestamptz '2025-09-16' + make_interval(mins => 11 * row_number() OVER (ORDER BY t.id)::int),
+       '2025-10-02'
+FROM app.agent_task_queue t WHERE t.created_at >= '2025-09-10' AND t.created_at < '2025-09-14';
+SELECT app.after_tick(20) AS findings;
+SET search_path = app;
+DROP TABLE usage_w3;
+RESET search_path;
+SELECT usage_buckets > 0 AS queued_by_unqualified_drop, app.after_tick(21) AS findings FROM app.queued();
+
+-- DROP SCHEMA ... CASCADE and DROP OWNED BY take partitions along without naming them
+CREATE SCHEMA app_old;
+CREATE TABLE app_old.usage_oct PARTITION OF app.task_usage FOR VALUES FROM ('2025-10-06 00:00+00') TO ('2025-10-13 00:00+00');
+DROP ROLE IF EXISTS ur_partjob;
+CREATE ROLE ur_partjob;
+CREATE TABLE app.usage_oct2 PARTITION OF app.task_usage FOR VALUES FROM ('2025-10-13 00:00+00') TO ('2025-10-20 00:00+00');
+ALTER TABLE app.usage_oct2 OWNER TO ur_partjob;
+INSERT INTO app.task_usage (task_id, provider, model, input_tokens, created_at, updated_at)
+SELECT t.id, 'claude', 'sonnet', 4, timestamptz '2025-10-06' + make_interval(mins => 131 * row_number() OVER (ORDER BY t.id)::int),
+       '2025-10-25'
+FROM app.agent_task_queue t WHERE t.created_at < '2025-09-20';
+SELECT (SELECT count(*) FROM app_old.usage_oct) > 0 AS in_schema, (SELECT count(*) FROM app.usage_oct2) > 0 AS owned,
+       app.after_tick(22) AS findings;
+DROP SCHEMA app_old CASCADE;
+SELECT usage_buckets > 0 AS queued_by_drop_schema, app.after_tick(23) AS findings FROM app.queued();
+DROP OWNED BY ur_partjob;
+SELECT usage_buckets > 0 AS queued_by_drop_owned, app.after_tick(24) AS findings FROM app.queued();
+
+-- a partition made by a CREATE SCHEMA element (which fires no event trigger of its
+-- own) gets the triggers: a DELETE addressed to it is seen
+CREATE SCHEMA app_new CREATE TABLE usage_oct3 PARTITION OF app.task_usage
+    FOR VALUES FROM ('2025-10-20 00:00+00') TO ('2025-10-27 00:00+00');
+SELECT * FROM app.partition_triggers WHERE relname = 'usage_oct3';
+INSERT INTO app.task_usage (task_id, provider, model, input_tokens, created_at, updated_at)
+VALUES (app.uid('t12'), 'claude', 'sonnet', 13, '2025-10-21 18:29:59.999999+00', '2025-10-25');
+SELECT app.after_tick(25) AS findings;
+DELETE FROM app_new.usage_oct3;
+SELECT app.after_tick(26) AS findings;
+DROP SCHEMA app_new CASCADE;
+
+-- a role that may not drop a partition makes nothing be read or queued
+DROP ROLE IF EXISTS ur_nobody;
+CREATE ROLE ur_nobody;
+GRANT USAGE ON SCHEMA app TO ur_nobody;
+SELECT count(*) AS queued_before FROM usage_rollup.dirty_bucket \gset
+SET ROLE ur_nobody;
+DROP TABLE app.usage_w2;
+RESET ROLE;
+SELECT count(*) - :queued_before AS queued_by_refused_drop FROM usage_rollup.dirty_bucket;
+DROP OWNED BY ur_nobody;
+DROP ROLE ur_nobody, ur_partjob;
+
+-- partitions of tables that are not attached: no business of ours, and not refused
+CREATE TABLE public.other (x int) PARTITION BY RANGE (x);
+CREATE TABLE public.other_1 PARTITION OF public.other FOR VALUES FROM (0) TO (10);
+CREATE TABLE public.other_2 PARTITION OF public.other FOR VALUES FROM (10) TO (20);
+ALTER TABLE public.other DETACH PARTITION public.other_2 CONCURRENTLY;
+DROP TABLE public.other_1, public.other_2;
+
+-- the bound usage table may itself be a partition of another table
+CREATE TABLE app.all_usage (LIKE app.task_usage) PARTITION BY RANGE (created_at);
+ALTER TABLE app.all_usage ATTACH PARTITION app.task_usage FOR VALUES FROM (MINVALUE) TO (MAXVALUE);
+DELETE FROM app.usage_w2 WHERE input_tokens > 500;
+DROP TABLE app.usage_w1_b;
+SELECT usage_buckets > 0 AS queued_under_a_parent, app.after_tick(27) AS findings FROM app.queued();
+
 -- detach() takes the triggers off every partition
 SET client_min_messages = warning;
 SELECT usage_rollup.detach();
 RESET client_min_messages;
 SELECT count(*) AS partition_triggers_left FROM pg_trigger WHERE tgname LIKE 'usage_rollup%';
+-- and with nothing attached, partition DDL anywhere goes through
+DROP TABLE public.other;
+CREATE TABLE public.other (x int) PARTITION BY RANGE (x);
+CREATE TABLE public.other_1 PARTITION OF public.other FOR VALUES FROM (0) TO (10);
+DROP TABLE public.other_1;
+ALTER TABLE app.task_usage DETACH PARTITION app.usage_w2 CONCURRENTLY;
+DROP TABLE app.usage_w2;
+DROP TABLE public.other;
 DROP SCHEMA app CASCADE;
 DROP EXTENSION usage_rollup;
