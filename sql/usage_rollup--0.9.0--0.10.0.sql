@@ -47,6 +47,87 @@ BEGIN
 END
 $$;
 
+-- The trigger functions that named a table by the oid their trigger passed read it
+-- from the binding now: after a pg_dump and restore those oids were the dumped
+-- database's, and every task update, task delete and issue or agent change failed
+-- with a syntax error (src/invalidate/triggers.sql).
+CREATE OR REPLACE FUNCTION usage_rollup._invalidate_tasks_update() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM usage_rollup._enqueue_tasks(b.usage_table, ARRAY[OLD.id, NEW.id]) FROM usage_rollup.binding b;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION usage_rollup._invalidate_tasks_delete() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_bound usage_rollup.binding;
+BEGIN
+    SELECT * INTO v_bound FROM usage_rollup.binding;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    -- the run rollup counted them by their start and completion
+    INSERT INTO usage_rollup.dirty_task_bucket (bucket_start)
+    SELECT DISTINCT v.b FROM usage_rollup_old o
+    CROSS JOIN LATERAL (VALUES (usage_rollup.bucket_of(o.started_at)), (usage_rollup.bucket_of(o.completed_at))) v(b)
+    WHERE v.b IS NOT NULL;
+    EXECUTE format(
+        'INSERT INTO usage_rollup.dirty_bucket (bucket_start)
+         SELECT DISTINCT usage_rollup.bucket_of(u.created_at)
+         FROM usage_rollup_old o JOIN %s u ON u.task_id = o.id
+         WHERE u.created_at IS NOT NULL', v_bound.usage_table);
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION usage_rollup._invalidate_parent_update() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_bound usage_rollup.binding;
+BEGIN
+    SELECT * INTO v_bound FROM usage_rollup.binding;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE format(
+        'INSERT INTO usage_rollup.dirty_bucket (bucket_start)
+         SELECT DISTINCT usage_rollup.bucket_of(u.created_at)
+         FROM %s t JOIN %s u ON u.task_id = t.id
+         WHERE t.%I IN ($1, $2) AND u.created_at IS NOT NULL',
+        v_bound.tasks_table, v_bound.usage_table, TG_ARGV[2])
+    USING OLD.id, NEW.id;
+    IF TG_ARGV[2] = 'agent_id' THEN
+        PERFORM usage_rollup._enqueue_task_runs(v_bound.tasks_table, ARRAY[OLD.id, NEW.id]);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION usage_rollup._invalidate_parent_delete() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_bound usage_rollup.binding;
+BEGIN
+    SELECT * INTO v_bound FROM usage_rollup.binding;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE format(
+        'INSERT INTO usage_rollup.dirty_bucket (bucket_start)
+         SELECT DISTINCT usage_rollup.bucket_of(u.created_at)
+         FROM usage_rollup_old o JOIN %s t ON t.%I = o.id JOIN %s u ON u.task_id = t.id
+         WHERE u.created_at IS NOT NULL',
+        v_bound.tasks_table, TG_ARGV[2], v_bound.usage_table);
+    -- tasks left without their agent drop out of the run rollup's join
+    IF TG_ARGV[2] = 'agent_id' THEN
+        PERFORM usage_rollup._enqueue_task_runs(v_bound.tasks_table, ARRAY(SELECT o.id FROM usage_rollup_old o));
+    END IF;
+    RETURN NULL;
+END
+$$;
+
 -- Queue the buckets of every row of p_rel, a leaf or branch of the usage or the
 -- tasks table at any depth (or, when a DETACH has already taken it out, p_parent
 -- is one; the bound table may itself be a partition of another). p_caller: the
@@ -173,8 +254,8 @@ END
 $$;
 
 -- Put the statement triggers on every partition of the bound usage and tasks
--- tables that lacks them (or has one calling something else: a restored dump's
--- triggers name the usage table's old oid), and take them off every table that is
+-- tables that lacks them (or has one calling something else), and take them off
+-- every table that is
 -- no longer one (detached, or the binding is gone). Foreign-table partitions get
 -- none (PostgreSQL allows no transition table there). With p_enqueue, a leaf that
 -- had none is a partition that arrived (ATTACH PARTITION with rows, CREATE TABLE
@@ -192,10 +273,10 @@ BEGIN
         WITH b AS (
             SELECT usage_table::oid AS usage_oid, tasks_table::oid AS tasks_oid FROM usage_rollup.binding
         ), member AS (
-            SELECT p.relid, p.isleaf, 'usage' AS role, b.usage_oid FROM b, pg_partition_tree(b.usage_oid) p
+            SELECT p.relid, p.isleaf, 'usage' AS role FROM b, pg_partition_tree(b.usage_oid) p
             WHERE p.relid <> b.usage_oid
             UNION ALL
-            SELECT p.relid, p.isleaf, 'tasks', b.usage_oid FROM b, pg_partition_tree(b.tasks_oid) p
+            SELECT p.relid, p.isleaf, 'tasks' FROM b, pg_partition_tree(b.tasks_oid) p
             WHERE p.relid <> b.tasks_oid
         ), wanted AS (
             SELECT m.relid, w.name, w.timing || ' ON %s ' || w.transition || 'FOR EACH STATEMENT EXECUTE FUNCTION '
@@ -210,7 +291,7 @@ BEGIN
                  'usage_rollup._invalidate_partition_truncate()'),
                 ('tasks', 'usage_rollup_part_tasks_delete', false, 'AFTER DELETE',
                  'REFERENCING OLD TABLE AS usage_rollup_old ',
-                 'usage_rollup._invalidate_tasks_delete(''' || m.usage_oid || ''')'),
+                 'usage_rollup._invalidate_tasks_delete()'),
                 ('tasks', 'usage_rollup_part_tasks_truncate', true, 'BEFORE TRUNCATE', '',
                  'usage_rollup._invalidate_partition_truncate()')
             ) w (role, name, leaf_only, timing, transition, call)

@@ -44,7 +44,8 @@ fn relname(oid: pg_sys::Oid) -> String {
         .unwrap_or_default()
 }
 
-/// Install (or repair: CREATE OR REPLACE) every trigger.
+/// Install (or repair: CREATE OR REPLACE) every trigger. (The table oids some of
+/// them pass as arguments are no longer read: triggers.sql reads the binding.)
 pub fn install(usage: pg_sys::Oid, tasks: pg_sys::Oid, agents: pg_sys::Oid, issues: pg_sys::Oid, has_failure_reason: bool) {
     let (u, t, a, i) = (relname(usage), relname(tasks), relname(agents), relname(issues));
     let (uo, to) = (usage.to_u32(), tasks.to_u32());

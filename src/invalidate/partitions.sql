@@ -159,8 +159,8 @@ END
 $$;
 
 -- Put the statement triggers on every partition of the bound usage and tasks
--- tables that lacks them (or has one calling something else: a restored dump's
--- triggers name the usage table's old oid), and take them off every table that is
+-- tables that lacks them (or has one calling something else), and take them off
+-- every table that is
 -- no longer one (detached, or the binding is gone). Foreign-table partitions get
 -- none (PostgreSQL allows no transition table there). With p_enqueue, a leaf that
 -- had none is a partition that arrived (ATTACH PARTITION with rows, CREATE TABLE
@@ -178,10 +178,10 @@ BEGIN
         WITH b AS (
             SELECT usage_table::oid AS usage_oid, tasks_table::oid AS tasks_oid FROM usage_rollup.binding
         ), member AS (
-            SELECT p.relid, p.isleaf, 'usage' AS role, b.usage_oid FROM b, pg_partition_tree(b.usage_oid) p
+            SELECT p.relid, p.isleaf, 'usage' AS role FROM b, pg_partition_tree(b.usage_oid) p
             WHERE p.relid <> b.usage_oid
             UNION ALL
-            SELECT p.relid, p.isleaf, 'tasks', b.usage_oid FROM b, pg_partition_tree(b.tasks_oid) p
+            SELECT p.relid, p.isleaf, 'tasks' FROM b, pg_partition_tree(b.tasks_oid) p
             WHERE p.relid <> b.tasks_oid
         ), wanted AS (
             SELECT m.relid, w.name, w.timing || ' ON %s ' || w.transition || 'FOR EACH STATEMENT EXECUTE FUNCTION '
@@ -196,7 +196,7 @@ BEGIN
                  'usage_rollup._invalidate_partition_truncate()'),
                 ('tasks', 'usage_rollup_part_tasks_delete', false, 'AFTER DELETE',
                  'REFERENCING OLD TABLE AS usage_rollup_old ',
-                 'usage_rollup._invalidate_tasks_delete(''' || m.usage_oid || ''')'),
+                 'usage_rollup._invalidate_tasks_delete()'),
                 ('tasks', 'usage_rollup_part_tasks_truncate', true, 'BEFORE TRUNCATE', '',
                  'usage_rollup._invalidate_partition_truncate()')
             ) w (role, name, leaf_only, timing, transition, call)

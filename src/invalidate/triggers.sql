@@ -15,8 +15,11 @@
 --
 -- Functions are SECURITY DEFINER: the application role that deletes a task needs
 -- no privilege on usage_rollup, and row-level security on the usage table cannot
--- hide rows from the invalidation. Table oids come in as trigger arguments, so a
--- renamed table keeps working.
+-- hide rows from the invalidation. The functions that need another table read it
+-- from the binding, whose regclass columns follow renames and come back from
+-- pg_dump by name: the oids their triggers still pass as arguments (as attach()
+-- of 0.9.0 and earlier installed them) are those of the dumped database after a
+-- restore, and naming a table by them broke every task update there.
 
 -- Usage rows deleted (directly or by cascade from tasks, issues, agents, workspaces).
 CREATE FUNCTION usage_rollup._invalidate_usage_delete() RETURNS trigger
@@ -79,11 +82,11 @@ END
 $$;
 
 -- Task re-attributed: runtime reassigned or unbound, linked to an issue (the seeds'
--- LinkTaskToIssue), moved to another agent, or re-keyed. TG_ARGV[0] = usage oid.
+-- LinkTaskToIssue), moved to another agent, or re-keyed.
 CREATE FUNCTION usage_rollup._invalidate_tasks_update() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM usage_rollup._enqueue_tasks(TG_ARGV[0]::oid, ARRAY[OLD.id, NEW.id]);
+    PERFORM usage_rollup._enqueue_tasks(b.usage_table, ARRAY[OLD.id, NEW.id]) FROM usage_rollup.binding b;
     RETURN NULL;
 END
 $$;
@@ -93,7 +96,13 @@ $$;
 -- drop out of the inner join and their buckets must be recomputed.
 CREATE FUNCTION usage_rollup._invalidate_tasks_delete() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_bound usage_rollup.binding;
 BEGIN
+    SELECT * INTO v_bound FROM usage_rollup.binding;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
     -- the run rollup counted them by their start and completion
     INSERT INTO usage_rollup.dirty_task_bucket (bucket_start)
     SELECT DISTINCT v.b FROM usage_rollup_old o
@@ -103,25 +112,31 @@ BEGIN
         'INSERT INTO usage_rollup.dirty_bucket (bucket_start)
          SELECT DISTINCT usage_rollup.bucket_of(u.created_at)
          FROM usage_rollup_old o JOIN %s u ON u.task_id = o.id
-         WHERE u.created_at IS NOT NULL', TG_ARGV[0]::oid::regclass);
+         WHERE u.created_at IS NOT NULL', v_bound.usage_table);
     RETURN NULL;
 END
 $$;
 
--- Parents of tasks (agents: workspace; issues: project). TG_ARGV[0] = usage oid,
--- TG_ARGV[1] = tasks oid, TG_ARGV[2] = the tasks column that references the parent.
+-- Parents of tasks (agents: workspace; issues: project). TG_ARGV[2] = the tasks
+-- column that references the parent.
 CREATE FUNCTION usage_rollup._invalidate_parent_update() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_bound usage_rollup.binding;
 BEGIN
+    SELECT * INTO v_bound FROM usage_rollup.binding;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
     EXECUTE format(
         'INSERT INTO usage_rollup.dirty_bucket (bucket_start)
          SELECT DISTINCT usage_rollup.bucket_of(u.created_at)
          FROM %s t JOIN %s u ON u.task_id = t.id
          WHERE t.%I IN ($1, $2) AND u.created_at IS NOT NULL',
-        TG_ARGV[1]::oid::regclass, TG_ARGV[0]::oid::regclass, TG_ARGV[2])
+        v_bound.tasks_table, v_bound.usage_table, TG_ARGV[2])
     USING OLD.id, NEW.id;
     IF TG_ARGV[2] = 'agent_id' THEN
-        PERFORM usage_rollup._enqueue_task_runs(TG_ARGV[1]::oid, ARRAY[OLD.id, NEW.id]);
+        PERFORM usage_rollup._enqueue_task_runs(v_bound.tasks_table, ARRAY[OLD.id, NEW.id]);
     END IF;
     RETURN NULL;
 END
@@ -132,16 +147,22 @@ $$;
 -- tasks update trigger fired); with no foreign key the orphans are found here.
 CREATE FUNCTION usage_rollup._invalidate_parent_delete() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_bound usage_rollup.binding;
 BEGIN
+    SELECT * INTO v_bound FROM usage_rollup.binding;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
     EXECUTE format(
         'INSERT INTO usage_rollup.dirty_bucket (bucket_start)
          SELECT DISTINCT usage_rollup.bucket_of(u.created_at)
          FROM usage_rollup_old o JOIN %s t ON t.%I = o.id JOIN %s u ON u.task_id = t.id
          WHERE u.created_at IS NOT NULL',
-        TG_ARGV[1]::oid::regclass, TG_ARGV[2], TG_ARGV[0]::oid::regclass);
+        v_bound.tasks_table, TG_ARGV[2], v_bound.usage_table);
     -- tasks left without their agent drop out of the run rollup's join
     IF TG_ARGV[2] = 'agent_id' THEN
-        PERFORM usage_rollup._enqueue_task_runs(TG_ARGV[1]::oid, ARRAY(SELECT o.id FROM usage_rollup_old o));
+        PERFORM usage_rollup._enqueue_task_runs(v_bound.tasks_table, ARRAY(SELECT o.id FROM usage_rollup_old o));
     END IF;
     RETURN NULL;
 END

@@ -56,6 +56,12 @@ SELECT app.usage('t1', 'claude', 'haiku', 5, '2026-03-04 10:00+00');
 DELETE FROM task_usage WHERE model = 'haiku';
 SELECT usage_rollup.tick() >= 0 AS ticked, app.drift() AS drift;
 SELECT count(*) > 1 AS runs_recorded FROM usage_rollup.tick_run;
+-- the restored triggers work on the restored tables (whose oids are new): a task
+-- re-attributed, an issue moved, a task deleted
+UPDATE agent_task_queue SET runtime_id = NULL WHERE id = uid('t1');
+UPDATE issue SET project_id = NULL WHERE id = uid('i1');
+DELETE FROM agent_task_queue WHERE id = uid('t2');
+SELECT usage_rollup.tick() >= 0 AS ticked, app.drift() AS drift;
 
 \c usage_rollup_test
 \! /usr/lib/postgresql/15/bin/dropdb ur_restored; rm -f /tmp/usage_rollup_dump_restore.dump

@@ -322,6 +322,23 @@ DELETE FROM app.usage_w2 WHERE input_tokens > 500;
 DROP TABLE app.usage_w1_b;
 SELECT usage_buckets > 0 AS queued_under_a_parent, app.after_tick(27) AS findings FROM app.queued();
 
+-- pg_dump and pg_restore: the partition triggers come back with the tables (the
+-- restore's own ALTER TABLEs do not make the event trigger put them there first)
+SELECT count(*) AS partition_triggers FROM pg_trigger WHERE tgname LIKE 'usage_rollup_part_%' \gset
+\! /usr/lib/postgresql/15/bin/dropdb --if-exists ur_partitions_restored 2>/dev/null; /usr/lib/postgresql/15/bin/createdb ur_partitions_restored
+\! /usr/lib/postgresql/15/bin/pg_dump -Fc -d usage_rollup_test -f /tmp/usage_rollup_partitions.dump
+\! /usr/lib/postgresql/15/bin/pg_restore --exit-on-error -d ur_partitions_restored /tmp/usage_rollup_partitions.dump && echo restored
+\c ur_partitions_restored
+SELECT count(*) = :partition_triggers AS partition_triggers_restored FROM pg_trigger WHERE tgname LIKE 'usage_rollup_part_%';
+SET client_min_messages = warning;
+SELECT usage_rollup.detach();
+RESET client_min_messages;
+\c usage_rollup_test
+\! /usr/lib/postgresql/15/bin/dropdb ur_partitions_restored; rm -f /tmp/usage_rollup_partitions.dump
+SET timezone = 'UTC';
+SET usage_rollup.safety_lag = 0;
+SET usage_rollup.max_window = 0;
+
 -- detach() takes the triggers off every partition
 SET client_min_messages = warning;
 SELECT usage_rollup.detach();

@@ -80,12 +80,12 @@ SELECT partman.run_maintenance('app.task_usage');
 SELECT count(*) AS leaves_without_triggers
 FROM pg_partition_tree('app.task_usage') p
 WHERE p.isleaf AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = p.relid AND t.tgname = 'usage_rollup_part_usage_delete');
-SELECT format('INSERT INTO %s (task_id, provider, model, input_tokens, created_at, updated_at)
+SELECT format('INSERT INTO %I.%I (task_id, provider, model, input_tokens, created_at, updated_at)
                VALUES (%L, ''claude'', ''m'', 42, now() + interval ''7 days'', now() - interval ''1 day'')',
-              (SELECT c.oid::regclass FROM pg_partition_tree('app.task_usage') p JOIN pg_class c ON c.oid = p.relid
-               JOIN pg_inherits i ON i.inhrelid = p.relid
-               WHERE p.isleaf AND pg_get_expr(c.relpartbound, c.oid) LIKE 'FOR VALUES FROM (''' || (now() + interval '7 days')::date || '%'),
-              app.uid('t1')) AS insert_into_new_partition \gset
+              n.partition_schema, n.partition_table, app.uid('t1')) AS insert_into_new_partition,
+       n.table_exists AS partman_made_it
+FROM partman.show_partition_name('app.task_usage', (now() + interval '7 days')::text) n \gset
+SELECT :'partman_made_it' AS partman_made_it;
 :insert_into_new_partition;
 SELECT usage_rollup.tick() > 0 AS ticked, app.wl_check(0, 1) AS findings;
 
