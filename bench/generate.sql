@@ -78,33 +78,15 @@ BEGIN
 END
 $$;
 
--- PARTITIONED=1 (bench/run.sh): the usage table partitioned by week of created_at,
--- as pg_partman would make it (weekly partitions over the generated 90 days and the
--- weeks around them, and a DEFAULT), instead of reference_schema.sql's plain table.
--- Same columns; every unique key of a partitioned table includes its partition key.
-CREATE OR REPLACE FUNCTION bench.partition_usage() RETURNS bigint LANGUAGE plpgsql AS $$
+-- PARTITIONED=1 (bench/run.sh): tests/fixtures/partitioned_usage.sql makes the
+-- usage table partitioned by range of created_at; these are its partitions, weekly
+-- as pg_partman would make them, over the generated days and the weeks around
+-- them, and a DEFAULT.
+CREATE OR REPLACE FUNCTION bench.weekly_partitions() RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     w timestamptz;
     n bigint := 0;
 BEGIN
-    DROP TABLE app.task_usage;
-    CREATE TABLE app.task_usage (
-        id                 uuid NOT NULL DEFAULT gen_random_uuid(),
-        task_id            uuid NOT NULL REFERENCES app.agent_task_queue (id) ON DELETE CASCADE,
-        provider           text NOT NULL DEFAULT '',
-        model              text NOT NULL,
-        input_tokens       bigint NOT NULL DEFAULT 0,
-        output_tokens      bigint NOT NULL DEFAULT 0,
-        cache_read_tokens  bigint NOT NULL DEFAULT 0,
-        cache_write_tokens bigint NOT NULL DEFAULT 0,
-        created_at         timestamptz NOT NULL DEFAULT now(),
-        updated_at         timestamptz DEFAULT now(),
-        cost_usd_ticks     bigint,
-        PRIMARY KEY (id, created_at),
-        UNIQUE (task_id, provider, model, created_at)
-    ) PARTITION BY RANGE (created_at);
-    CREATE INDEX task_usage_created_at ON app.task_usage (created_at);
-    CREATE INDEX task_usage_updated_at ON app.task_usage (updated_at);
     FOR w IN SELECT generate_series(date_trunc('week', now() - interval '100 days'), now() + interval '14 days',
                                     interval '7 days') LOOP
         EXECUTE format('CREATE TABLE app.%I PARTITION OF app.task_usage FOR VALUES FROM (%L) TO (%L)',

@@ -43,8 +43,13 @@ SET client_min_messages = warning;
 CREATE EXTENSION usage_rollup;
 \i $ROOT/tests/fixtures/reference_schema.sql
 \i $ROOT/bench/generate.sql
+\if $PARTITIONED
+\set usage_partition_by 'RANGE (created_at)'
+\set usage_keys 'PRIMARY KEY (id, created_at), UNIQUE (task_id, provider, model, created_at)'
+\i $ROOT/tests/fixtures/partitioned_usage.sql
+SELECT bench.weekly_partitions();
+\endif
 \i $ROOT/bench/bench.sql
-SELECT bench.partition_usage() WHERE $PARTITIONED = 1;
 SELECT bench.generate($ROWS, '$profile');
 VACUUM ANALYZE;
 SELECT usage_rollup.attach(usage => 'app.task_usage', tasks => 'app.agent_task_queue', agents => 'app.agent', issues => 'app.issue');
