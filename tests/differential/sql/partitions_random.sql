@@ -19,7 +19,7 @@ CREATE EXTENSION usage_rollup;
 \ir ../fixtures/reference_schema.sql
 RESET client_min_messages;
 \set ECHO all
-DROP TABLE app.task_usage, app.agent_task_queue;
+DROP TABLE app.agent_task_queue CASCADE;
 CREATE TABLE app.agent_task_queue (
     id             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     agent_id       uuid NOT NULL REFERENCES app.agent (id) ON DELETE CASCADE,
@@ -35,22 +35,11 @@ CREATE TABLE app.tasks_h0 PARTITION OF app.agent_task_queue FOR VALUES WITH (MOD
 CREATE TABLE app.tasks_h1 PARTITION OF app.agent_task_queue FOR VALUES WITH (MODULUS 2, REMAINDER 1);
 CREATE INDEX agent_task_queue_agent_id ON app.agent_task_queue (agent_id);
 CREATE INDEX agent_task_queue_issue_id ON app.agent_task_queue (issue_id);
-CREATE TABLE app.task_usage (
-    id                 uuid NOT NULL DEFAULT gen_random_uuid(),
-    task_id            uuid NOT NULL REFERENCES app.agent_task_queue (id) ON DELETE CASCADE,
-    provider           text NOT NULL DEFAULT '',
-    model              text NOT NULL,
-    input_tokens       bigint NOT NULL DEFAULT 0,
-    output_tokens      bigint NOT NULL DEFAULT 0,
-    cache_read_tokens  bigint NOT NULL DEFAULT 0,
-    cache_write_tokens bigint NOT NULL DEFAULT 0,
-    created_at         timestamptz NOT NULL DEFAULT now(),
-    updated_at         timestamptz DEFAULT now(),
-    cost_usd_ticks     bigint,
-    UNIQUE (task_id, provider, model)
-) PARTITION BY LIST (provider);
-CREATE INDEX task_usage_created_at ON app.task_usage (created_at);
-CREATE INDEX task_usage_updated_at ON app.task_usage (updated_at);
+\set ECHO none
+\set usage_partition_by 'LIST (provider)'
+\set usage_keys 'UNIQUE (task_id, provider, model), FOREIGN KEY (task_id) REFERENCES app.agent_task_queue (id) ON DELETE CASCADE'
+\ir ../fixtures/partitioned_usage.sql
+\set ECHO all
 CREATE TABLE app.usage_claude PARTITION OF app.task_usage FOR VALUES IN ('claude', 'Claude', 'CLAUDE')
     PARTITION BY HASH (task_id);
 CREATE TABLE app.usage_claude_0 PARTITION OF app.usage_claude FOR VALUES WITH (MODULUS 2, REMAINDER 0);

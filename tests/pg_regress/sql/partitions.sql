@@ -22,7 +22,7 @@ SET usage_rollup.max_window = 0;
 -- The application's tasks and usage tables, partitioned: usage by week of
 -- created_at (one week sub-partitioned by id, a DEFAULT partition), tasks by
 -- created_at too. Partitioned tables need the partition key in every unique key.
-DROP TABLE app.task_usage, app.agent_task_queue;
+DROP TABLE app.agent_task_queue CASCADE;
 CREATE TABLE app.agent_task_queue (
     id             uuid NOT NULL DEFAULT gen_random_uuid(),
     agent_id       uuid NOT NULL REFERENCES app.agent (id) ON DELETE CASCADE,
@@ -38,21 +38,11 @@ CREATE TABLE app.agent_task_queue (
 CREATE TABLE app.tasks_2025_08 PARTITION OF app.agent_task_queue FOR VALUES FROM ('2025-08-01') TO ('2025-09-01');
 CREATE TABLE app.tasks_2025_09 PARTITION OF app.agent_task_queue FOR VALUES FROM ('2025-09-01') TO ('2025-10-01');
 CREATE TABLE app.tasks_default PARTITION OF app.agent_task_queue DEFAULT;
-CREATE TABLE app.task_usage (
-    id                 uuid NOT NULL DEFAULT gen_random_uuid(),
-    task_id            uuid NOT NULL,
-    provider           text NOT NULL DEFAULT '',
-    model              text NOT NULL,
-    input_tokens       bigint NOT NULL DEFAULT 0,
-    output_tokens      bigint NOT NULL DEFAULT 0,
-    cache_read_tokens  bigint NOT NULL DEFAULT 0,
-    cache_write_tokens bigint NOT NULL DEFAULT 0,
-    created_at         timestamptz NOT NULL DEFAULT now(),
-    updated_at         timestamptz DEFAULT now(),
-    cost_usd_ticks     bigint,
-    PRIMARY KEY (id, created_at)
-) PARTITION BY RANGE (created_at);
-CREATE INDEX task_usage_created_at ON app.task_usage (created_at);
+\set ECHO none
+\set usage_partition_by 'RANGE (created_at)'
+\set usage_keys 'PRIMARY KEY (id, created_at)'
+\ir ../fixtures/partitioned_usage.sql
+\set ECHO all
 CREATE TABLE app.usage_w1 PARTITION OF app.task_usage FOR VALUES FROM ('2025-09-01') TO ('2025-09-08');
 CREATE TABLE app.usage_w2 PARTITION OF app.task_usage FOR VALUES FROM ('2025-09-08') TO ('2025-09-15');
 CREATE TABLE app.usage_w3 PARTITION OF app.task_usage FOR VALUES FROM ('2025-09-15') TO ('2025-09-22');

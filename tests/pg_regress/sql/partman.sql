@@ -21,23 +21,10 @@ SET timezone = 'UTC';
 SET usage_rollup.safety_lag = 0;
 SET usage_rollup.max_window = 0;
 
-DROP TABLE app.task_usage;
-CREATE TABLE app.task_usage (
-    id                 uuid NOT NULL DEFAULT gen_random_uuid(),
-    task_id            uuid NOT NULL REFERENCES app.agent_task_queue (id) ON DELETE CASCADE,
-    provider           text NOT NULL DEFAULT '',
-    model              text NOT NULL,
-    input_tokens       bigint NOT NULL DEFAULT 0,
-    output_tokens      bigint NOT NULL DEFAULT 0,
-    cache_read_tokens  bigint NOT NULL DEFAULT 0,
-    cache_write_tokens bigint NOT NULL DEFAULT 0,
-    created_at         timestamptz NOT NULL DEFAULT now(),
-    updated_at         timestamptz DEFAULT now(),
-    cost_usd_ticks     bigint,
-    PRIMARY KEY (id, created_at)
-) PARTITION BY RANGE (created_at);
-CREATE INDEX task_usage_created_at ON app.task_usage (created_at);
 \set ECHO none
+\set usage_partition_by 'RANGE (created_at)'
+\set usage_keys 'PRIMARY KEY (id, created_at), FOREIGN KEY (task_id) REFERENCES app.agent_task_queue (id) ON DELETE CASCADE'
+\ir ../fixtures/partitioned_usage.sql
 SET client_min_messages = warning;
 \ir ../fixtures/helpers.sql
 \ir ../fixtures/workload.sql

@@ -105,12 +105,10 @@ CREATE EXTENSION usage_rollup VERSION '0.8.0';
 ALTER EXTENSION usage_rollup UPDATE TO '0.9.0';
 \set ECHO none
 \ir ../fixtures/reference_schema.sql
+\set usage_partition_by 'RANGE (created_at)'
+\set usage_keys 'PRIMARY KEY (id, created_at)'
+\ir ../fixtures/partitioned_usage.sql
 \set ECHO all
-DROP TABLE app.task_usage;
-CREATE TABLE app.task_usage (id uuid NOT NULL DEFAULT gen_random_uuid(), task_id uuid NOT NULL, provider text NOT NULL,
-    model text NOT NULL, input_tokens bigint NOT NULL DEFAULT 0, output_tokens bigint NOT NULL DEFAULT 0,
-    cache_read_tokens bigint NOT NULL DEFAULT 0, cache_write_tokens bigint NOT NULL DEFAULT 0,
-    created_at timestamptz NOT NULL, updated_at timestamptz, cost_usd_ticks bigint) PARTITION BY RANGE (created_at);
 CREATE TABLE app.usage_2026 PARTITION OF app.task_usage FOR VALUES FROM ('2026-01-01 00:00+00') TO ('2027-01-01 00:00+00');
 \set ECHO none
 \ir ../fixtures/helpers.sql
