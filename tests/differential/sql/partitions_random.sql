@@ -18,23 +18,12 @@ SET client_min_messages = warning;
 CREATE EXTENSION usage_rollup;
 \ir ../fixtures/reference_schema.sql
 RESET client_min_messages;
+\set tasks_partition_by 'HASH (id)'
+\set tasks_keys 'PRIMARY KEY (id)'
+\ir ../fixtures/partitioned_tasks.sql
 \set ECHO all
-DROP TABLE app.agent_task_queue CASCADE;
-CREATE TABLE app.agent_task_queue (
-    id             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    agent_id       uuid NOT NULL REFERENCES app.agent (id) ON DELETE CASCADE,
-    runtime_id     uuid REFERENCES app.agent_runtime (id) ON DELETE SET NULL,
-    issue_id       uuid REFERENCES app.issue (id) ON DELETE CASCADE,
-    status         text NOT NULL DEFAULT 'queued',
-    created_at     timestamptz NOT NULL DEFAULT now(),
-    started_at     timestamptz,
-    completed_at   timestamptz,
-    failure_reason text
-) PARTITION BY HASH (id);
 CREATE TABLE app.tasks_h0 PARTITION OF app.agent_task_queue FOR VALUES WITH (MODULUS 2, REMAINDER 0);
 CREATE TABLE app.tasks_h1 PARTITION OF app.agent_task_queue FOR VALUES WITH (MODULUS 2, REMAINDER 1);
-CREATE INDEX agent_task_queue_agent_id ON app.agent_task_queue (agent_id);
-CREATE INDEX agent_task_queue_issue_id ON app.agent_task_queue (issue_id);
 \set ECHO none
 \set usage_partition_by 'LIST (provider)'
 \set usage_keys 'UNIQUE (task_id, provider, model), FOREIGN KEY (task_id) REFERENCES app.agent_task_queue (id) ON DELETE CASCADE'

@@ -22,19 +22,11 @@ SET usage_rollup.max_window = 0;
 -- The application's tasks and usage tables, partitioned: usage by week of
 -- created_at (one week sub-partitioned by id, a DEFAULT partition), tasks by
 -- created_at too. Partitioned tables need the partition key in every unique key.
-DROP TABLE app.agent_task_queue CASCADE;
-CREATE TABLE app.agent_task_queue (
-    id             uuid NOT NULL DEFAULT gen_random_uuid(),
-    agent_id       uuid NOT NULL REFERENCES app.agent (id) ON DELETE CASCADE,
-    runtime_id     uuid REFERENCES app.agent_runtime (id) ON DELETE SET NULL,
-    issue_id       uuid REFERENCES app.issue (id) ON DELETE CASCADE,
-    status         text NOT NULL DEFAULT 'queued',
-    created_at     timestamptz NOT NULL DEFAULT now(),
-    started_at     timestamptz,
-    completed_at   timestamptz,
-    failure_reason text,
-    PRIMARY KEY (id, created_at)
-) PARTITION BY RANGE (created_at);
+\set ECHO none
+\set tasks_partition_by 'RANGE (created_at)'
+\set tasks_keys 'PRIMARY KEY (id, created_at)'
+\ir ../fixtures/partitioned_tasks.sql
+\set ECHO all
 CREATE TABLE app.tasks_2025_08 PARTITION OF app.agent_task_queue FOR VALUES FROM ('2025-08-01') TO ('2025-09-01');
 CREATE TABLE app.tasks_2025_09 PARTITION OF app.agent_task_queue FOR VALUES FROM ('2025-09-01') TO ('2025-10-01');
 CREATE TABLE app.tasks_default PARTITION OF app.agent_task_queue DEFAULT;
