@@ -4,6 +4,7 @@
 #   bench/run.sh                 3M usage rows, dense and sparse profiles
 #   ROWS=1000000 PROFILES=dense bench/run.sh
 #   PARTITIONED=1 bench/run.sh   the usage table partitioned by week (rows labelled dense/part, sparse/part)
+#   UR_RELEASE=1 bench/run.sh    a release build of the extension (for numbers that go in docs)
 # Uses the throwaway cluster of bin/lib.sh (database usage_rollup_bench) and writes
 # EXPLAIN (ANALYZE, BUFFERS) of the hot paths to bench/results/.
 source "$(dirname "$0")/../bin/lib.sh"

@@ -51,7 +51,9 @@ ensure_toolchain() {
 # Build and install the extension into the server's directories (incremental).
 install_extension() {
   log "building and installing usage_rollup"
-  (cd "$ROOT" && cargo pgrx install --pg-config "$PG_CONFIG" --features pg15 2>&1 | grep -vE '^\s*(Copying|Writing|Discovered|Installing)' || true)
+  # UR_RELEASE=1: a release build (bench/run.sh numbers that go in docs)
+  (cd "$ROOT" && cargo pgrx install --pg-config "$PG_CONFIG" --features pg15 ${UR_RELEASE:+--release} 2>&1 \
+     | grep -vE '^\s*(Copying|Writing|Discovered|Installing)' || true)
   test -f "$("$PG_CONFIG" --sharedir)/extension/usage_rollup.control" || { echo "install failed" >&2; exit 1; }
   # cargo pgrx installs the upgrade scripts (sql/usage_rollup--A--B.sql); the
   # install scripts of earlier releases are for the upgrade test, which creates
