@@ -14,6 +14,7 @@ mod backfill;
 mod binding;
 mod catalog;
 mod errors;
+mod event_trigger;
 mod health;
 mod invalidate;
 mod keyed;

@@ -10,9 +10,9 @@
 //! and a sql_drop trigger would itself be dropped with the extension before it fires.
 
 use crate::errors::{Error, SpiExt};
+use crate::event_trigger;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
-use std::ffi::CStr;
 
 pgrx::extension_sql!(
     r#"
@@ -38,54 +38,23 @@ pub extern "C" fn pg_finfo_usage_rollup_drop_guard() -> &'static pg_sys::Pg_finf
 #[unsafe(no_mangle)]
 #[pg_guard]
 pub unsafe extern "C-unwind" fn usage_rollup_drop_guard(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    // SAFETY: called by the function manager with a valid fcinfo; the context is
-    // checked to be EventTriggerData before it is read, and the parse tree of a
-    // DROP EXTENSION is a DropStmt whose objects are String nodes (the names).
-    unsafe {
-        let context = (*fcinfo).context;
-        if context.is_null() || (*context).type_ != pg_sys::NodeTag::T_EventTriggerData {
-            pgrx::error!("usage_rollup._drop_guard() is an event trigger function; it cannot be called directly");
+    // SAFETY: called by the function manager with a valid fcinfo; the parse tree of
+    // a DROP EXTENSION is a DropStmt whose objects are String nodes (the names).
+    let drops_us = unsafe {
+        let data = event_trigger::data(fcinfo, "_drop_guard");
+        event_trigger::node_of::<pg_sys::DropStmt>(data.parsetree, pg_sys::NodeTag::T_DropStmt).is_some_and(|stmt| {
+            (*stmt).removeType == pg_sys::ObjectType::OBJECT_EXTENSION
+                && event_trigger::list_nodes((*stmt).objects)
+                    .into_iter()
+                    .any(|name| event_trigger::string_value(name).as_deref() == Some("usage_rollup"))
+        })
+    };
+    if drops_us {
+        if let Some(tables) = attached_tables() {
+            Error::DropWhileAttached { tables }.raise();
         }
-        let data = context as *mut pg_sys::EventTriggerData;
-        let tree = (*data).parsetree;
-        if tree.is_null() || (*tree).type_ != pg_sys::NodeTag::T_DropStmt {
-            return pg_sys::Datum::from(0);
-        }
-        let stmt = tree as *mut pg_sys::DropStmt;
-        if (*stmt).removeType != pg_sys::ObjectType::OBJECT_EXTENSION || !drops_us((*stmt).objects) {
-            return pg_sys::Datum::from(0);
-        }
-    }
-    if let Some(tables) = attached_tables() {
-        Error::DropWhileAttached { tables }.raise();
     }
     pg_sys::Datum::from(0)
-}
-
-/// Whether a DROP EXTENSION name list contains usage_rollup.
-unsafe fn drops_us(objects: *mut pg_sys::List) -> bool {
-    if objects.is_null() {
-        return false;
-    }
-    // SAFETY: a valid List of String (Value before PostgreSQL 15) nodes.
-    unsafe {
-        (0..(*objects).length).any(|i| {
-            let node = pg_sys::list_nth(objects, i) as *mut pg_sys::Node;
-            !node.is_null() && (*node).type_ == pg_sys::NodeTag::T_String && name_of(node) == "usage_rollup"
-        })
-    }
-}
-
-#[cfg(not(any(feature = "pg13", feature = "pg14")))]
-pub(crate) unsafe fn name_of(node: *mut pg_sys::Node) -> String {
-    // SAFETY: a T_String node.
-    unsafe { CStr::from_ptr((*(node as *mut pg_sys::String)).sval).to_string_lossy().into_owned() }
-}
-
-#[cfg(any(feature = "pg13", feature = "pg14"))]
-pub(crate) unsafe fn name_of(node: *mut pg_sys::Node) -> String {
-    // SAFETY: a T_String Value node.
-    unsafe { CStr::from_ptr((*(node as *mut pg_sys::Value)).val.str_).to_string_lossy().into_owned() }
 }
 
 /// The attached tables that still exist (a binding whose tables were all dropped

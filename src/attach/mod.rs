@@ -7,7 +7,7 @@
 //! nothing behind.
 
 pub mod contract;
-pub(crate) mod drop_guard;
+mod drop_guard;
 mod indexes;
 
 pub use indexes::ensure as ensure_indexes;

@@ -11,9 +11,10 @@
 //! partition triggers are created).
 
 use crate::errors::SpiExt;
+use crate::event_trigger::{self, list_nodes, string_value};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 
 pgrx::extension_sql_file!("partitions.sql", name = "invalidate_partitions", requires = ["invalidate_triggers"]);
 
@@ -61,25 +62,20 @@ pub extern "C" fn pg_finfo_usage_rollup_partition_ddl() -> &'static pg_sys::Pg_f
 #[unsafe(no_mangle)]
 #[pg_guard]
 pub unsafe extern "C-unwind" fn usage_rollup_partition_ddl(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    // SAFETY: called by the function manager with a valid fcinfo; the context is
-    // checked to be EventTriggerData before it is read.
+    // SAFETY: called by the function manager with a valid fcinfo.
     let (at_end, effect) = unsafe {
-        let context = (*fcinfo).context;
-        if context.is_null() || (*context).type_ != pg_sys::NodeTag::T_EventTriggerData {
-            pgrx::error!("usage_rollup._partition_ddl() is an event trigger function; it cannot be called directly");
-        }
-        let data = context as *mut pg_sys::EventTriggerData;
-        let at_end = !(*data).event.is_null() && CStr::from_ptr((*data).event).to_bytes() == b"ddl_command_end";
-        (at_end, effect_of((*data).parsetree, at_end))
+        let data = event_trigger::data(fcinfo, "_partition_ddl");
+        let at_end = !data.event.is_null() && CStr::from_ptr(data.event).to_bytes() == b"ddl_command_end";
+        (at_end, effect_of(data.parsetree, at_end))
     };
-    // SAFETY: reads a backend global, valid inside a transaction.
-    let caller = unsafe { pg_sys::GetOuterUserId() };
     if at_end {
         if effect.changes_tree {
             sync(true);
         }
         return pg_sys::Datum::from(0);
     }
+    // SAFETY: reads a backend global, valid inside a transaction.
+    let caller = unsafe { pg_sys::GetOuterUserId() };
     for table in effect.leaving {
         // (_enqueue_partition decides whether the table is a partition of ours, and
         // whether the caller may drop it)
@@ -131,10 +127,7 @@ unsafe fn effect_of(tree: *mut pg_sys::Node, at_end: bool) -> Effect {
                     }
                     pg_sys::ObjectType::OBJECT_SCHEMA => {
                         for name in list_nodes((*stmt).objects) {
-                            if (*name).type_ != pg_sys::NodeTag::T_String {
-                                continue;
-                            }
-                            let Ok(name) = std::ffi::CString::new(crate::attach::drop_guard::name_of(name)) else {
+                            let Some(Ok(name)) = string_value(name).map(CString::new) else {
                                 continue;
                             };
                             let schema = pg_sys::get_namespace_oid(name.as_ptr(), true);
@@ -197,18 +190,6 @@ unsafe fn effect_of(tree: *mut pg_sys::Node, at_end: bool) -> Effect {
         }
     }
     effect
-}
-
-/// The nodes of a List (empty for NIL).
-///
-/// # Safety
-/// `list` is a valid List of pointers, or NULL.
-unsafe fn list_nodes(list: *mut pg_sys::List) -> Vec<*mut pg_sys::Node> {
-    if list.is_null() {
-        return Vec::new();
-    }
-    // SAFETY: a valid pointer List.
-    unsafe { (0..(*list).length).map(|i| pg_sys::list_nth(list, i) as *mut pg_sys::Node).collect() }
 }
 
 /// The oid of a named relation, without locking it; None if there is none (DROP

@@ -33,6 +33,17 @@
 -- buckets are those of its tasks' usage rows: one probe of the usage table's
 -- task_id index per task of the partition (tasks tables are far smaller than usage).
 
+-- Every partition, at any depth, of the bound usage and tasks tables (not the
+-- tables themselves), with its parent and the role of its root.
+CREATE FUNCTION usage_rollup._partitions() RETURNS TABLE (relid oid, parentrelid oid, isleaf boolean, role text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT p.relid, p.parentrelid, p.isleaf, r.role
+    FROM usage_rollup.binding b
+    CROSS JOIN LATERAL (VALUES (b.usage_table::oid, 'usage'), (b.tasks_table::oid, 'tasks')) r (root, role)
+    CROSS JOIN LATERAL pg_partition_tree(r.root) p
+    WHERE p.relid <> r.root
+$$;
+
 -- Queue the buckets of every row of p_rel, a leaf or branch of the usage or the
 -- tasks table at any depth (or, when a DETACH has already taken it out, p_parent
 -- is one; the bound table may itself be a partition of another). p_caller: the
@@ -128,15 +139,9 @@ BEGIN
         RETURN 0;
     END IF;
     FOR r IN
-        WITH b AS (
-            SELECT usage_table::oid AS usage_oid, tasks_table::oid AS tasks_oid FROM usage_rollup.binding
-        ), member AS (
-            SELECT p.relid, p.parentrelid FROM b, pg_partition_tree(b.usage_oid) p WHERE p.relid <> b.usage_oid
-            UNION ALL
-            SELECT p.relid, p.parentrelid FROM b, pg_partition_tree(b.tasks_oid) p WHERE p.relid <> b.tasks_oid
-        ), gone AS (
+        WITH gone AS (
             SELECT m.relid, m.parentrelid
-            FROM member m JOIN pg_class c ON c.oid = m.relid JOIN pg_namespace s ON s.oid = c.relnamespace
+            FROM usage_rollup._partitions() m JOIN pg_class c ON c.oid = m.relid JOIN pg_namespace s ON s.oid = c.relnamespace
             WHERE (c.relnamespace = ANY (p_schemas) AND pg_has_role(p_caller, s.nspowner, 'USAGE'))
                OR (c.relowner = ANY (p_roles) AND pg_has_role(p_caller, c.relowner, 'USAGE'))
         )
@@ -160,9 +165,8 @@ $$;
 
 -- Put the statement triggers on every partition of the bound usage and tasks
 -- tables that lacks them (or has one calling something else), and take them off
--- every table that is
--- no longer one (detached, or the binding is gone). Foreign-table partitions get
--- none (PostgreSQL allows no transition table there). With p_enqueue, a leaf that
+-- every table that is no longer one (detached, or the binding is gone).
+-- Foreign-table partitions get none (PostgreSQL allows no transition table there). With p_enqueue, a leaf that
 -- had none is a partition that arrived (ATTACH PARTITION with rows, CREATE TABLE
 -- ... PARTITION OF) and a leaf that had them and is no longer a partition left (a
 -- DETACH finished, perhaps CONCURRENTLY in a second transaction): the buckets of
@@ -178,11 +182,7 @@ BEGIN
         WITH b AS (
             SELECT usage_table::oid AS usage_oid, tasks_table::oid AS tasks_oid FROM usage_rollup.binding
         ), member AS (
-            SELECT p.relid, p.isleaf, 'usage' AS role FROM b, pg_partition_tree(b.usage_oid) p
-            WHERE p.relid <> b.usage_oid
-            UNION ALL
-            SELECT p.relid, p.isleaf, 'tasks' FROM b, pg_partition_tree(b.tasks_oid) p
-            WHERE p.relid <> b.tasks_oid
+            SELECT m.relid, m.isleaf, m.role FROM usage_rollup._partitions() m
         ), wanted AS (
             SELECT m.relid, w.name, w.timing || ' ON %s ' || w.transition || 'FOR EACH STATEMENT EXECUTE FUNCTION '
                                     || w.call AS definition, w.call, m.isleaf
@@ -259,6 +259,6 @@ CREATE EVENT TRIGGER usage_rollup_partition_ddl_end ON ddl_command_end
 COMMENT ON FUNCTION usage_rollup._partition_ddl() IS
     'Event trigger: keeps the invalidation triggers on every partition of the attached tables and queues the buckets of partitions that arrive or leave.';
 
-REVOKE ALL ON FUNCTION usage_rollup._enqueue_partition(oid, oid, oid), usage_rollup._enqueue_dropped(oid[], oid[], oid),
+REVOKE ALL ON FUNCTION usage_rollup._partitions(), usage_rollup._enqueue_partition(oid, oid, oid), usage_rollup._enqueue_dropped(oid[], oid[], oid),
     usage_rollup._invalidate_partition_truncate(), usage_rollup._sync_partition_triggers(boolean),
     usage_rollup._partition_ddl() FROM PUBLIC;
