@@ -111,33 +111,52 @@ system_id() { as_postgres "$PG_BIN/pg_controldata" "$1" 2>/dev/null | sed -n 's/
 
 # A hot standby of the running throwaway cluster, as users make a read replica:
 # pg_basebackup -R (streaming replication), hot_standby on, port UR_STANDBY_PORT.
-# Made again when missing or when it is a copy of another cluster; restarted, like
-# the primary, so that its backends load the installed library.
+# Made again when missing, when it is a copy of another cluster, or when the one
+# kept from an earlier run cannot stream any more (the primary has recycled the
+# WAL it needs: the standby is stopped between runs and has no slot, so that a
+# forgotten standby never fills the disk). Restarted, like the primary, so that
+# its backends load the installed library.
 start_standby() {
-  if [ ! -f "$STANDBY_DATA/PG_VERSION" ] || [ "$(system_id "$STANDBY_DATA")" != "$(system_id "$PGDATA")" ]; then
-    stop_standby
-    rm -rf "$STANDBY_DATA"
-    log "creating a streaming standby of the throwaway cluster in $STANDBY_DATA (port $UR_STANDBY_PORT)"
-    as_postgres "$PG_BIN/pg_basebackup" -D "$STANDBY_DATA" -R -X stream -c fast -h "$RUN_DIR" -p "$PGPORT" -U postgres
-    # (postgresql.auto.conf, written by -R with primary_conninfo, wins over the copied postgresql.conf)
-    cat >> "$STANDBY_DATA/postgresql.auto.conf" <<CONF
+  if [ -f "$STANDBY_DATA/PG_VERSION" ] && [ "$(system_id "$STANDBY_DATA")" = "$(system_id "$PGDATA")" ]; then
+    run_standby && standby_streaming 150 && return 0
+    log "the standby kept from an earlier run does not stream (last lines of $RUN_DIR/standby.log below); making it again"
+    tail -n 5 "$RUN_DIR/standby.log" >&2 || true
+  fi
+  stop_standby
+  rm -rf "$STANDBY_DATA"
+  log "creating a streaming standby of the throwaway cluster in $STANDBY_DATA (port $UR_STANDBY_PORT)"
+  as_postgres "$PG_BIN/pg_basebackup" -D "$STANDBY_DATA" -R -X stream -c fast -h "$RUN_DIR" -p "$PGPORT" -U postgres
+  # (postgresql.auto.conf, written by -R with primary_conninfo, wins over the copied postgresql.conf)
+  cat >> "$STANDBY_DATA/postgresql.auto.conf" <<CONF
 port = $UR_STANDBY_PORT
 hot_standby = on
 hot_standby_feedback = on
 CONF
-  fi
+  run_standby && standby_streaming 300 && return 0
+  echo "the standby on port $UR_STANDBY_PORT is not streaming from the primary; the last lines of $RUN_DIR/standby.log:" >&2
+  tail -n 20 "$RUN_DIR/standby.log" >&2 || true
+  exit 1
+}
+
+run_standby() {
   if as_postgres "$PG_BIN/pg_ctl" -D "$STANDBY_DATA" status >/dev/null 2>&1; then
     pg_ctl_test -D "$STANDBY_DATA" -w -m fast restart -l "$RUN_DIR/standby.log" >/dev/null
   else
     pg_ctl_test -D "$STANDBY_DATA" -w start -l "$RUN_DIR/standby.log" >/dev/null
   fi
-  local i
-  for i in $(seq 1 300); do
-    [ "$(psql -X -q -p "$UR_STANDBY_PORT" -d postgres -tAc "SELECT pg_is_in_recovery() AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming')" 2>/dev/null)" = t ] && return 0
+}
+
+# true once the standby streams and has replayed everything the primary had
+# written when asked (a receiver that connects and then finds its WAL gone shows
+# "streaming" for a moment); waits up to $1 fifths of a second
+standby_streaming() {
+  local i lsn
+  lsn="$(psql -X -q -d postgres -tAc "SELECT pg_current_wal_lsn()")"
+  for i in $(seq 1 "$1"); do
+    [ "$(psql -X -q -p "$UR_STANDBY_PORT" -d postgres -tAc "SELECT pg_is_in_recovery() AND pg_last_wal_replay_lsn() >= '$lsn' AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming')" 2>/dev/null)" = t ] && return 0
     sleep 0.2
   done
-  echo "the standby on port $UR_STANDBY_PORT is not streaming from the primary (see $RUN_DIR/standby.log)" >&2
-  exit 1
+  return 1
 }
 
 stop_standby() {
