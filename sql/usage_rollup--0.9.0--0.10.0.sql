@@ -12,6 +12,9 @@
 -- DROP, DETACH and ATTACH of a partition queue the buckets of its rows (the
 -- functions below are those of src/invalidate/partitions.sql). Attached to a
 -- partitioned table, the partitions get their triggers at the end of this script.
+--
+-- Frozen history (SPEC §3): usage_rollup.freeze(before), tick_state.frozen_before
+-- and frozen_changes_ignored, and the status view's two new columns (at its end).
 
 CREATE FUNCTION usage_rollup."_require_primary"(
 	"function" TEXT
@@ -375,3 +378,56 @@ BEGIN
     PERFORM usage_rollup._sync_partition_triggers(false);
 END
 $$;
+
+-- Frozen history (src/freeze.rs)
+ALTER TABLE usage_rollup.tick_state
+    ADD COLUMN frozen_before timestamptz,
+    ADD COLUMN frozen_changes_ignored bigint NOT NULL DEFAULT 0;
+
+CREATE OR REPLACE VIEW usage_rollup.status AS
+SELECT s.watermark,
+       extract(epoch FROM now() - s.last_success_at)::float8            AS lag_seconds,
+       (SELECT count(*) FROM usage_rollup.dirty_bucket)                  AS queue_depth,
+       s.last_started_at,
+       s.last_finished_at,
+       s.last_rows,
+       s.last_duration_ms,
+       s.last_error,
+       s.last_error_at,
+       s.last_error_sqlstate,
+       s.last_success_at,
+       -- the most recent run failed (an older error stays visible in last_error)
+       (s.last_error_at IS NOT NULL
+        AND s.last_error_at >= coalesce(s.last_success_at, '-infinity'::timestamptz)) AS failing,
+       -- how far behind the rollup's own data is; reports add the raw tail after it
+       extract(epoch FROM now() - s.watermark)::float8                  AS watermark_age_seconds,
+       (SELECT min(d.enqueued_at) FROM usage_rollup.dirty_bucket d)      AS queue_oldest_at,
+       (SELECT count(*) FROM usage_rollup.binding) = 1                   AS attached,
+       -- buckets of task starts and completions changed since the last tick (the
+       -- run rollup's queue; reports read them from the tasks table until then)
+       (SELECT count(*) FROM usage_rollup.dirty_task_bucket)             AS task_queue_depth,
+       -- finished keyed blocks not sealed (again) yet: reports grouped by agent,
+       -- project or runtime read them from the 15-minute rollup until a tick does
+       (SELECT count(*) FROM usage_rollup.key_rollup_stale k
+        WHERE k.bucket_start + k.width * '00:01:00'::interval + '01:00:00'::interval <= now()) AS keyed_backlog,
+       -- finished UTC days whose tasks are not sealed (again) yet: kpis reads their
+       -- raw rows until a tick does
+       (SELECT count(*) FROM usage_rollup.key_task_stale k
+        WHERE k.bucket_start + '24:00:00'::interval + '00:10:00'::interval <= now()) AS task_day_backlog,
+       -- the history horizon (usage_rollup.freeze()): buckets before it are final
+       s.frozen_before,
+       -- changes to frozen buckets (deletes, corrections, late rows) left out of the rollup
+       coalesce(s.frozen_changes_ignored, 0)                            AS frozen_changes_ignored
+FROM (VALUES (1)) one (id)
+LEFT JOIN usage_rollup.tick_state s ON s.id = one.id;
+
+CREATE FUNCTION usage_rollup."freeze"(
+	"before" timestamp with time zone
+) RETURNS timestamp with time zone
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'freeze_wrapper';
+REVOKE ALL ON FUNCTION usage_rollup.freeze(timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION usage_rollup.freeze(timestamptz) IS
+    'Declare the rollup''s buckets before the 15-minute boundary at or before "before" final (retention may then delete their raw rows); returns the horizon in force.';

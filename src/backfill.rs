@@ -77,6 +77,14 @@ fn _backfill_plan(
             }
         }
     }
+    // buckets before the frozen horizon are final (freeze.rs): an explicit range may
+    // not start there, an open one starts at the horizon
+    let horizon = crate::freeze::horizon();
+    if let (Some(h), Some(f)) = (horizon, from_ts) {
+        if f < h {
+            Error::Frozen { operation: "backfill", from: f.to_string(), horizon: h.to_string() }.raise();
+        }
+    }
     let full_history = from_ts.is_none() && to_ts.is_none();
     let sql = binding.render(
         // rows stamped ±infinity (or past the last bucket) belong to no bucket
@@ -86,6 +94,13 @@ fn _backfill_plan(
     );
     let (min, max): (Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>) =
         Spi::get_two(&sql).or_raise("read the usage time range");
+    let min = match (min, horizon) {
+        (Some(m), Some(h)) if m < h => {
+            pgrx::notice!("backfill: the range starts at the frozen horizon, {h}");
+            Some(h)
+        }
+        _ => min,
+    };
     let plan = Spi::connect(|client| {
         let plan = client
             .select(

@@ -55,6 +55,10 @@ pub enum Error {
     NoExecute { entry_point: String, role: String, reason: &'static str },
     /// A function that writes, called on a hot standby.
     OnStandby { function: String },
+    /// A write of rollup buckets that freeze() declared final.
+    Frozen { operation: &'static str, from: String, horizon: String },
+    /// freeze() with a bound that is no point in time.
+    NotFinite { function: &'static str, argument: &'static str, value: String },
 }
 
 impl Error {
@@ -223,6 +227,21 @@ impl Error {
                      the tick there."
                         .into(),
                 ),
+            ),
+            Error::Frozen { operation, from, horizon } => (
+                ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                format!("{operation} range starts at \"{from}\", before the frozen horizon \"{horizon}\""),
+                Some(format!(
+                    "usage_rollup.freeze() declared the buckets before {horizon} final: their raw rows may be gone \
+                     (retention), so rebuilding them from the raw rows would erase the history the rollup keeps."
+                )),
+                Some(format!("Start the range at or after {horizon} (from_ts => '{horizon}'), or pass NULL: the range then starts there.")),
+            ),
+            Error::NotFinite { function, argument, value } => (
+                ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("{argument} must be a finite timestamp, not \"{value}\""),
+                Some(format!("usage_rollup.{function}() moves the frozen horizon to the 15-minute bucket at or before {argument}.")),
+                Some("Pass a point in time, for example now() - interval '90 days'.".into()),
             ),
         }
     }

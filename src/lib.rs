@@ -15,6 +15,7 @@ mod binding;
 mod catalog;
 mod errors;
 mod event_trigger;
+mod freeze;
 mod health;
 mod invalidate;
 mod keyed;

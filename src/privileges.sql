@@ -11,6 +11,9 @@ REVOKE ALL ON FUNCTION usage_rollup._seal_keyed() FROM PUBLIC;
 REVOKE ALL ON FUNCTION usage_rollup._seal_key_tasks() FROM PUBLIC;
 REVOKE ALL ON FUNCTION usage_rollup._verify_sql(timestamptz, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION usage_rollup.tick() FROM PUBLIC;
+REVOKE ALL ON FUNCTION usage_rollup.freeze(timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION usage_rollup.freeze(timestamptz) IS
+    'Declare the rollup''s buckets before the 15-minute boundary at or before "before" final (retention may then delete their raw rows); returns the horizon in force.';
 REVOKE ALL ON PROCEDURE usage_rollup.backfill(timestamptz, timestamptz, interval) FROM PUBLIC;
 -- backfill() calls _backfill_plan/_slice/_finish and, when a slice fails,
 -- _record_failure with the caller's rights; they stay callable and check that the

@@ -7,6 +7,7 @@ static SAFETY_LAG: GucSetting<i32> = GucSetting::<i32>::new(300);
 static MAX_WINDOW: GucSetting<i32> = GucSetting::<i32>::new(86_400);
 static QUEUE_RETENTION: GucSetting<i32> = GucSetting::<i32>::new(7 * 86_400);
 static MAX_DIRTY_BUCKETS: GucSetting<i32> = GucSetting::<i32>::new(20_000);
+static FREEZE_AFTER: GucSetting<i32> = GucSetting::<i32>::new(0);
 
 pub fn init() {
     GucRegistry::define_int_guc(
@@ -51,6 +52,17 @@ pub fn init() {
         GucContext::Userset,
         GucFlags::default(),
     );
+    GucRegistry::define_int_guc(
+        c"usage_rollup.freeze_after",
+        c"Age after which every tick freezes the rollup's history (usage_rollup.freeze); 0 means off.",
+        c"Each tick calls usage_rollup.freeze(now() - freeze_after). Set it shorter than the retention of the raw \
+          usage rows (pg_partman's retention), so the rollup keeps the history their deletion would take.",
+        &FREEZE_AFTER,
+        0,
+        i32::MAX,
+        GucContext::Userset,
+        GucFlags::UNIT_S,
+    );
 }
 
 /// Seconds; see `usage_rollup.safety_lag`.
@@ -70,4 +82,9 @@ pub fn queue_retention_secs() -> i64 {
 
 pub fn max_dirty_buckets() -> i64 {
     i64::from(MAX_DIRTY_BUCKETS.get())
+}
+
+/// Seconds, 0 = off; see `usage_rollup.freeze_after`.
+pub fn freeze_after_secs() -> i64 {
+    i64::from(FREEZE_AFTER.get())
 }

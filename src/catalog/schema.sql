@@ -143,7 +143,11 @@ CREATE TABLE usage_rollup.tick_state (
     -- may hold rows stamped after the watermark (a backfill read them, or someone
     -- moved the watermark back), so a tick appends new rows only from there on
     -- (see recompute/append.sql)
-    high_watermark       timestamptz
+    high_watermark       timestamptz,
+    -- the frozen horizon (SPEC §3, freeze()): the buckets before it are final
+    frozen_before        timestamptz,
+    -- invalidations of frozen buckets that ticks dropped (see freeze.rs)
+    frozen_changes_ignored bigint    NOT NULL DEFAULT 0
 );
 COMMENT ON TABLE usage_rollup.tick_state IS
     'Watermark of the rollup and the outcome of the last tick (one row).';

@@ -29,7 +29,11 @@ SELECT s.watermark,
        -- finished UTC days whose tasks are not sealed (again) yet: kpis reads their
        -- raw rows until a tick does
        (SELECT count(*) FROM usage_rollup.key_task_stale k
-        WHERE k.bucket_start + '24:00:00'::interval + '00:10:00'::interval <= now()) AS task_day_backlog
+        WHERE k.bucket_start + '24:00:00'::interval + '00:10:00'::interval <= now()) AS task_day_backlog,
+       -- the history horizon (usage_rollup.freeze()): buckets before it are final
+       s.frozen_before,
+       -- changes to frozen buckets (deletes, corrections, late rows) left out of the rollup
+       coalesce(s.frozen_changes_ignored, 0)                            AS frozen_changes_ignored
 FROM (VALUES (1)) one (id)
 LEFT JOIN usage_rollup.tick_state s ON s.id = one.id;
 COMMENT ON VIEW usage_rollup.status IS

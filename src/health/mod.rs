@@ -29,17 +29,21 @@ fn _verify_sql(from_ts: Option<TimestampWithTimeZone>, to_ts: Option<TimestampWi
               THEN usage_rollup.bucket_of($2) + '{BUCKET_SECONDS} seconds'::interval \
               ELSE least($2, '{BUCKET_LIMIT}') END"
     );
-    let rows = format!("(SELECT * FROM @usage@ WHERE created_at >= usage_rollup.bucket_of($1) AND created_at < {to_end}) u");
+    // from the frozen horizon on, if it is later: before it the rollup keeps what the
+    // raw rows were (freeze.rs), and they may be gone
+    let from = format!("greatest(usage_rollup.bucket_of($1), {})", crate::freeze::horizon_column());
+    let rows = format!("(SELECT * FROM @usage@ WHERE created_at >= {from} AND created_at < {to_end}) u");
     // each coarser per-workspace width over the blocks the range touches
     let ws_blocks = recompute::coarse_widths()
         .into_iter()
         .map(|(width, _)| {
-            format!("({width}::smallint, {}, {})", bin_of("usage_rollup.bucket_of($1)", width), bin_end(&to_end, width))
+            format!("({width}::smallint, {}, {})", bin_of(&from, width), bin_end(&to_end, width))
         })
         .collect::<Vec<_>>()
         .join(", ");
     let keyed = if crate::keyed::installed() { VERIFY_KEYED } else { "" };
     VERIFY.replace("@keyed@", keyed)
+        .replace("usage_rollup.bucket_of($1)", &from)
         .replace("@ws_blocks@", &ws_blocks)
         .replace("@to_end@", &to_end)
         .replace("@aggregate@", &recompute::aggregate_sql(&binding, &rows))

@@ -260,6 +260,14 @@ pub fn seal_all(binding: &Binding, upto: TimestampWithTimeZone) {
     }
 }
 
+/// freeze()'s share (rollup lock held): seal every queued day that ends by the
+/// horizon, margin or not: their raw rows may be deleted from now on.
+pub fn seal_before(binding: &Binding, horizon: TimestampWithTimeZone) {
+    if installed() {
+        seal(binding, &super::finished("usage_rollup.key_task_stale", "00:00:00", horizon, i64::MAX));
+    }
+}
+
 /// The 0.7.0 update's entry: queue every day the rollup holds and seal what is
 /// finished. Waits for a running tick.
 #[pg_extern(volatile, parallel_unsafe, security_definer)]

@@ -337,23 +337,37 @@ fn rollup_usage_sql(cells: &str, bucket_key: &str, group: &str, key: &str, local
     )
 }
 
-/// usage.sql with the watermark as a literal.
+/// usage.sql with the watermark and the frozen horizon as literals.
 fn usage_template() -> String {
-    USAGE.replace("@dirty@", DIRTY).replace("@watermark@", &watermark_literal())
+    with_state(&USAGE.replace("@dirty@", DIRTY))
 }
 
-/// The watermark as a SQL literal, read in the snapshot of the statement that runs
-/// the report: this function is called from the report's PL/pgSQL, which is
-/// STABLE and so runs the report query in that same snapshot. (pgrx's Spi takes a
-/// new snapshot once the transaction has written anything; a newer watermark than
-/// the report's snapshot sees would leave rows of a tick that committed in between
-/// out of both the rollup and the raw tail.)
-fn watermark_literal() -> String {
-    const QUERY: &std::ffi::CStr = c"SELECT pg_catalog.quote_literal(CASE WHEN s.w IS NULL OR NOT pg_catalog.isfinite(s.w)
-                THEN coalesce(s.w::text, '-infinity')
-                ELSE pg_catalog.to_char(s.w AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00' END)
-                || '::timestamptz'
-         FROM (SELECT (SELECT t.watermark FROM usage_rollup.tick_state t WHERE t.id = 1) AS w) s";
+/// A report's text with @watermark@ and @frozen@ (the frozen horizon, -infinity
+/// when nothing is frozen) as SQL literals, read in the snapshot of the statement
+/// that runs the report: this function is called from the report's PL/pgSQL, which
+/// is STABLE and so runs the report query in that same snapshot. (pgrx's Spi takes
+/// a new snapshot once the transaction has written anything; a newer watermark
+/// than the report's snapshot sees would leave rows of a tick that committed in
+/// between out of both the rollup and the raw tail.)
+fn with_state(sql: &str) -> String {
+    let (watermark, frozen) = state_literals();
+    sql.replace("@watermark@", &watermark).replace("@frozen@", &frozen)
+}
+
+fn state_literals() -> (String, String) {
+    // a timestamptz as a literal that reads back the same in any session
+    const LITERAL: &str = "pg_catalog.quote_literal(CASE WHEN @v@ IS NULL OR NOT pg_catalog.isfinite(@v@)
+                THEN coalesce(@v@::text, '-infinity')
+                ELSE pg_catalog.to_char(@v@ AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00' END)
+                || '::timestamptz'";
+    let query = format!(
+        "SELECT {}, {} FROM (SELECT (SELECT t.watermark FROM usage_rollup.tick_state t WHERE t.id = 1) AS w,
+                                    {} AS f) s",
+        LITERAL.replace("@v@", "s.w"),
+        LITERAL.replace("@v@", "s.f"),
+        crate::freeze::horizon_column()
+    );
+    let query = std::ffi::CString::new(query).expect("no NUL in the query");
     // SAFETY: a balanced SPI_connect/SPI_finish around one read-only SELECT; an
     // error raised inside unwinds through pgrx's guard and aborts the (sub)transaction,
     // which closes the connection.
@@ -362,20 +376,23 @@ fn watermark_literal() -> String {
             pgrx::error!("usage_rollup could not connect to SPI to read the watermark");
         }
         // read_only = true: the active snapshot, never a new one
-        let rc = pg_sys::SPI_execute(QUERY.as_ptr(), true, 1);
+        let rc = pg_sys::SPI_execute(query.as_ptr(), true, 1);
         if rc != pg_sys::SPI_OK_SELECT as i32 || pg_sys::SPI_processed != 1 || pg_sys::SPI_tuptable.is_null() {
             pg_sys::SPI_finish();
             pgrx::error!("usage_rollup could not read the watermark (SPI code {rc})");
         }
         let table = *pg_sys::SPI_tuptable;
-        let value = pg_sys::SPI_getvalue(*table.vals, table.tupdesc, 1);
-        let literal = if value.is_null() {
-            "'-infinity'::timestamptz".to_string()
-        } else {
-            std::ffi::CStr::from_ptr(value).to_string_lossy().into_owned()
+        let column = |n: i32| {
+            let value = pg_sys::SPI_getvalue(*table.vals, table.tupdesc, n);
+            if value.is_null() {
+                "'-infinity'::timestamptz".to_string()
+            } else {
+                std::ffi::CStr::from_ptr(value).to_string_lossy().into_owned()
+            }
         };
+        let literals = (column(1), column(2));
         pg_sys::SPI_finish();
-        literal
+        literals
     }
 }
 
@@ -425,7 +442,7 @@ fn kpi_tasks_keyed_sql() -> String {
     };
     let keyed = KPI_TASKS_KEYED.replace("@key_task_hour@", hours).replace("@key_task_hour_count@", hour_counts);
     let sql = format!("WITH\n{}{}{}", DIRTY, tiling("_key_blocks", &sealed(blocks), Groups::Range), keyed);
-    Binding::require("a report").render(&expand_group_at(&sql, IN_RANGE).replace("@watermark@", &watermark_literal()))
+    with_state(&Binding::require("a report").render(&expand_group_at(&sql, IN_RANGE)))
 }
 
 /// For reports over the range as a whole: the group of an instant is before (-1),
@@ -448,7 +465,7 @@ fn _task_query_sql(kind: &str, grouping: &str, from_rollup: bool) -> String {
     }
     let binding = Binding::require("a report");
     let queued = |template: &str| {
-        template.replace("@dirty_tasks@", DIRTY_TASKS).replace("@cells@", &crate::runs::cells_of_buckets())
+        with_state(&template.replace("@dirty_tasks@", DIRTY_TASKS).replace("@cells@", &crate::runs::cells_of_buckets()))
     };
     if kind == "starts" {
         return binding.render(&queued(TASKS_STARTS));

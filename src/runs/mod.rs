@@ -87,15 +87,18 @@ fn _attach_task_runs() {
 /// identity in one statement and the recompute runs in a later one, whose snapshot
 /// holds every change whose queue row was drained. Rows refresh.sql leaves at zero
 /// tasks are deleted after it (a statement cannot upsert and delete a row).
-pub fn refresh(binding: &Binding) {
+/// Buckets before the frozen `horizon` are drained and left as they are; returns
+/// how many were.
+pub fn refresh(binding: &Binding, horizon: Option<TimestampWithTimeZone>) -> i64 {
     let buckets: Vec<TimestampWithTimeZone> = Spi::get_one(
         "WITH drained AS (DELETE FROM usage_rollup.dirty_task_bucket RETURNING bucket_start)
          SELECT pg_catalog.array_agg(DISTINCT bucket_start) FROM drained",
     )
     .or_raise("drain the task queue")
     .unwrap_or_default();
+    let (buckets, frozen) = crate::freeze::drop_frozen(horizon, buckets);
     if buckets.is_empty() {
-        return;
+        return frozen;
     }
     let sql = binding.render(&REFRESH.replace("@apply@", &APPLY.replace("@widths@", WIDTHS)).replace("@cells@", &cells_of_buckets()));
     let emptied: Option<String> = Spi::get_one_with_args(&sql, &[buckets.into()]).or_raise("recompute the run rollup");
@@ -112,4 +115,5 @@ pub fn refresh(binding: &Binding) {
         )
         .or_raise("remove emptied run rollup rows");
     }
+    frozen
 }

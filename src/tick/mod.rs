@@ -134,9 +134,13 @@ fn _tick_locked(started_at: TimestampWithTimeZone) -> i64 {
     let watermark = watermark.unwrap_or_else(|| safe_upper_bound(settings::safety_lag_secs()));
     let window = next_window(watermark);
 
-    let claimed = claim_queue();
+    // changes to buckets before the frozen horizon are dropped, and counted
+    let horizon = crate::freeze::horizon();
+    let (claimed, frozen_queued) = crate::freeze::drop_frozen(horizon, claim_queue());
     let queued = claimed.len();
-    let discovered = recompute::discover(&binding, window.from, window.to);
+    let (discovered, frozen_discovered) =
+        crate::freeze::drop_frozen(horizon, recompute::discover(&binding, window.from, window.to));
+    let mut ignored = frozen_queued + frozen_discovered;
     let tracked = invalidate::corrections_queued(&binding.usage);
     let (mut dirty, appended) = if known && tracked && beyond_high_watermark(window.from) {
         split_discovered(claimed, discovered)
@@ -151,11 +155,12 @@ fn _tick_locked(started_at: TimestampWithTimeZone) -> i64 {
     outcome.raw_rows += added.raw_rows;
     // the run rollup's queue (0.5.0 SQL); tick() counts the usage rollup's rows, as before
     if catalog::sql_0_5_installed() {
-        crate::runs::refresh(&binding);
+        ignored += crate::runs::refresh(&binding, horizon);
     }
     // one keyed block per tick, after this tick's own writes took theirs off the list
     crate::keyed::seal_next(window.to);
     crate::keyed::tasks::seal_next(&binding, window.to);
+    crate::freeze::on_tick(&binding);
     let appended_count = appended.len() as i64;
     dirty.extend(appended);
     // high_watermark and tick_run.appended come with the SQL (0.3.0) that installs
@@ -165,6 +170,8 @@ fn _tick_locked(started_at: TimestampWithTimeZone) -> i64 {
     } else {
         ("", "", "")
     };
+    // (the column comes with the SQL of 0.10.0, as does any horizon)
+    let frozen = if ignored > 0 { format!(", frozen_changes_ignored = frozen_changes_ignored + {ignored}") } else { String::new() };
 
     Spi::run_with_args(
         &format!(
@@ -173,7 +180,7 @@ fn _tick_locked(started_at: TimestampWithTimeZone) -> i64 {
                      watermark = $2, last_started_at = $1, last_finished_at = pg_catalog.clock_timestamp(),
                      last_success_at = pg_catalog.clock_timestamp(), last_rows = $3,
                      last_duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - $1)::float8 * 1000
-                     {high_watermark}
+                     {high_watermark}{frozen}
                  WHERE id = 1 RETURNING last_finished_at, last_duration_ms)
              INSERT INTO usage_rollup.tick_run (kind, started_at, finished_at, status, window_from, window_to,
                                                 buckets, raw_rows, rows_written, duration_ms{appended_column})
