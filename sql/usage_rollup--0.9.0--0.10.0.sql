@@ -14,7 +14,8 @@
 -- partitioned table, the partitions get their triggers at the end of this script.
 --
 -- Frozen history (SPEC §3): usage_rollup.freeze(before), tick_state.frozen_before
--- and frozen_changes_ignored, and the status view's two new columns (at its end).
+-- and frozen_changes_ignored, the status view's two new columns (at its end), and
+-- usage_rollup.key_task_frozen with its quarter-hour helpers (src/freeze.sql).
 
 CREATE FUNCTION usage_rollup."_require_primary"(
 	"function" TEXT
@@ -420,6 +421,63 @@ SELECT s.watermark,
        coalesce(s.frozen_changes_ignored, 0)                            AS frozen_changes_ignored
 FROM (VALUES (1)) one (id)
 LEFT JOIN usage_rollup.tick_state s ON s.id = one.id;
+
+-- The tasks of the frozen history (SPEC §3, freeze.rs): per UTC day, each task with a
+-- usage row before the horizon in that day, the quarter hours (15-minute buckets,
+-- bits 0 to 95) they lay in, and the task's workspace, agent, runtime and project
+-- then. Written from the raw rows as the horizon moves over them, never changed
+-- after: kpis' task count reads these instead of the raw rows before the horizon
+-- (which retention may delete), and sealing a task day takes them in.
+CREATE TABLE usage_rollup.key_task_frozen (
+    task_id      uuid        NOT NULL,
+    bucket_start timestamptz NOT NULL,   -- the UTC day
+    workspace_id uuid        NOT NULL,
+    agent_id     uuid        NOT NULL,
+    runtime_id   uuid,
+    project_id   uuid,
+    quarters     bit(96)     NOT NULL,
+    PRIMARY KEY (task_id, bucket_start)
+);
+-- (a report reads a workspace's tasks of some days, a seal a day's tasks)
+CREATE INDEX key_task_frozen_days ON usage_rollup.key_task_frozen (bucket_start, workspace_id);
+COMMENT ON TABLE usage_rollup.key_task_frozen IS
+    'Tasks with usage before the frozen horizon, per UTC day and the quarter hours they had rows in: kpis'' task count over frozen history.';
+
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_task_frozen', '');
+
+-- Frozen history (SPEC §3, freeze.rs): the quarter hours of a UTC day as the bits
+-- 0 to 95 of a bit(96), for usage_rollup.key_task_frozen.
+
+-- The bit of the quarter hour that holds ts, in its UTC day.
+CREATE FUNCTION usage_rollup._quarter(ts timestamptz) RETURNS bit(96)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+SET search_path = pg_catalog, pg_temp
+RETURN pg_catalog.set_bit(pg_catalog.repeat('0', 96)::bit(96),
+                          pg_catalog.floor(extract(epoch FROM ts - pg_catalog.date_bin('1 day'::interval, ts,
+                                                                                        '2000-01-01 00:00:00+00'::timestamptz))
+                                           / 900)::integer, 1);
+
+-- The quarter hours of the UTC day that starts at day that lie in [from_ts, to_ts).
+CREATE FUNCTION usage_rollup._quarters(day timestamptz, from_ts timestamptz, to_ts timestamptz) RETURNS bit(96)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+SET search_path = pg_catalog, pg_temp
+RETURN (SELECT coalesce(pg_catalog.bit_or(pg_catalog.set_bit(pg_catalog.repeat('0', 96)::bit(96), q, 1)),
+                        pg_catalog.repeat('0', 96)::bit(96))
+        FROM pg_catalog.generate_series(0, 95) q
+        WHERE day + q * '00:15:00'::interval >= from_ts AND day + q * '00:15:00'::interval < to_ts);
+
+-- The quarter hours of the UTC day that starts at day, before upto, whose local date
+-- in zone tz is within [from_date, to_date] (the zone's local days are whole
+-- quarter hours: reports/mod.rs, _report_window).
+CREATE FUNCTION usage_rollup._quarters_local(day timestamptz, upto timestamptz, tz text, from_date date, to_date date)
+RETURNS bit(96)
+LANGUAGE sql STABLE PARALLEL SAFE STRICT
+SET search_path = pg_catalog, pg_temp
+RETURN (SELECT coalesce(pg_catalog.bit_or(pg_catalog.set_bit(pg_catalog.repeat('0', 96)::bit(96), q, 1)),
+                        pg_catalog.repeat('0', 96)::bit(96))
+        FROM pg_catalog.generate_series(0, 95) q
+        WHERE day + q * '00:15:00'::interval < upto
+          AND ((day + q * '00:15:00'::interval) AT TIME ZONE tz)::date BETWEEN from_date AND to_date);
 
 CREATE FUNCTION usage_rollup."freeze"(
 	"before" timestamp with time zone

@@ -26,6 +26,22 @@ use crate::errors::{Error, SpiExt};
 use crate::settings;
 use pgrx::prelude::*;
 
+pgrx::extension_sql_file!("freeze.sql", name = "freeze_sql", requires = ["catalog"]);
+
+/// The frozen tasks of the usage rows in [$1, $2) (see key_task_frozen in
+/// catalog/schema.sql): added to those of the quarter hours frozen before.
+const FREEZE_TASKS: &str = "INSERT INTO usage_rollup.key_task_frozen AS k
+        (task_id, bucket_start, workspace_id, agent_id, runtime_id, project_id, quarters)
+    SELECT u.task_id, pg_catalog.date_bin('1 day'::interval, u.created_at, '2000-01-01 00:00:00+00'::timestamptz),
+           a.workspace_id, t.agent_id, t.runtime_id, i.project_id, pg_catalog.bit_or(usage_rollup._quarter(u.created_at))
+    FROM @usage@ u
+    JOIN @tasks@ t ON t.id = u.task_id
+    JOIN @agents@ a ON a.id = t.agent_id
+    LEFT JOIN @issues@ i ON i.id = t.issue_id
+    WHERE a.workspace_id IS NOT NULL AND u.created_at >= $1 AND u.created_at < $2 AND u.created_at > '-infinity'
+    GROUP BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (task_id, bucket_start) DO UPDATE SET quarters = k.quarters | excluded.quarters";
+
 /// Whether the SQL of 0.10.0 is installed (tick_state.frozen_before and freeze()).
 pub fn installed() -> bool {
     catalog::exists("SELECT pg_catalog.to_regprocedure('usage_rollup.freeze(timestamptz)') IS NOT NULL")
@@ -117,7 +133,13 @@ pub fn advance(binding: &Binding, before: TimestampWithTimeZone, explain: bool) 
     if current.is_some_and(|c| c >= horizon) {
         return current;
     }
-    // kpis reads a task day that is not sealed from its raw rows, which may go now
+    // kpis counts the tasks before the horizon from key_task_frozen from now on, and
+    // reads a task day that is not sealed from its raw rows, which may go now
+    Spi::run_with_args(
+        &binding.render(FREEZE_TASKS),
+        &[current.unwrap_or_else(|| TimestampWithTimeZone::negative_infinity()).into(), horizon.into()],
+    )
+    .or_raise("record the tasks of the frozen history");
     crate::keyed::tasks::seal_before(binding, horizon);
     Spi::run_with_args("UPDATE usage_rollup.tick_state SET frozen_before = $1 WHERE id = 1", &[horizon.into()])
         .or_raise("record the frozen horizon");

@@ -367,6 +367,27 @@ CREATE TABLE usage_rollup.key_task_hour_block (
 COMMENT ON TABLE usage_rollup.key_task_hour_block IS
     'Sealed hours of key_task_hour: kpis reads these, the sealed days and the raw rows for the rest of its range.';
 
+-- The tasks of the frozen history (SPEC §3, freeze.rs): per UTC day, each task with a
+-- usage row before the horizon in that day, the quarter hours (15-minute buckets,
+-- bits 0 to 95) they lay in, and the task's workspace, agent, runtime and project
+-- then. Written from the raw rows as the horizon moves over them, never changed
+-- after: kpis' task count reads these instead of the raw rows before the horizon
+-- (which retention may delete), and sealing a task day takes them in.
+CREATE TABLE usage_rollup.key_task_frozen (
+    task_id      uuid        NOT NULL,
+    bucket_start timestamptz NOT NULL,   -- the UTC day
+    workspace_id uuid        NOT NULL,
+    agent_id     uuid        NOT NULL,
+    runtime_id   uuid,
+    project_id   uuid,
+    quarters     bit(96)     NOT NULL,
+    PRIMARY KEY (task_id, bucket_start)
+);
+-- (a report reads a workspace's tasks of some days, a seal a day's tasks)
+CREATE INDEX key_task_frozen_days ON usage_rollup.key_task_frozen (bucket_start, workspace_id);
+COMMENT ON TABLE usage_rollup.key_task_frozen IS
+    'Tasks with usage before the frozen horizon, per UTC day and the quarter hours they had rows in: kpis'' task count over frozen history.';
+
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.binding', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.rollup', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.rollup_ws', '');
@@ -386,6 +407,7 @@ SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_task_stale', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_task_hour', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_task_hour_count', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_task_hour_block', '');
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_task_frozen', '');
 -- identity sequences too, or restored ids collide with new ones
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_bucket_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.tick_run_id_seq', '');

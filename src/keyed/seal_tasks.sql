@@ -5,6 +5,10 @@
 -- it. Runs after the old entries were deleted; keyed/tasks.rs lists them as sealed.
 -- About 0.4 s per day of the benchmark's sparse 3M rows (33k rows a day, spread
 -- over the heap: most of it is reading them).
+-- Before the frozen horizon the tasks are those freeze recorded
+-- (usage_rollup.key_task_frozen), not the raw rows, which retention may have
+-- deleted; a task recorded there outside the block is not single (keyed/tasks.rs,
+-- frozen; nothing of it under the SQL of 0.9.0).
 WITH day AS (
     SELECT DISTINCT x AS day FROM pg_catalog.unnest($1::timestamptz[]) x
 ),
@@ -12,11 +16,12 @@ present AS MATERIALIZED (
     SELECT DISTINCT d.day, a.workspace_id, u.task_id
     FROM day d
     CROSS JOIN LATERAL (SELECT x.task_id FROM @usage@ x
-                        WHERE x.created_at >= d.day AND x.created_at < d.day + @width@
+                        WHERE x.created_at >= greatest(d.day, @horizon@) AND x.created_at < d.day + @width@
                         OFFSET 0) u
     JOIN @tasks@ t ON t.id = u.task_id
     JOIN @agents@ a ON a.id = t.agent_id
     WHERE a.workspace_id IS NOT NULL
+    @frozen_present@
 ),
 entries AS (
     INSERT INTO @entries@ (task_id, bucket_start, workspace_id, single)
@@ -28,6 +33,7 @@ entries AS (
                        WHERE z.task_id = p.task_id
                          AND (z.created_at < p.day OR z.created_at >= p.day + @width@
                               OR z.created_at IS NULL))
+           @frozen_single@
     FROM present p
     RETURNING workspace_id, bucket_start, single
 )

@@ -153,7 +153,10 @@ fn seal(binding: &Binding, days: &[TimestampWithTimeZone]) {
         return;
     };
     if days.len() > BULK_DAYS {
-        let bulk = binding.render(SEAL_TASKS_BULK).replace("@day_of_row@", &bin_of("u.created_at", 1440));
+        let bulk = frozen(
+            &binding.render(SEAL_TASKS_BULK).replace("@day_of_row@", &bin_of("u.created_at", 1440)),
+            "'24:00:00'::interval",
+        );
         seal_blocks(&DAYS, days, || {
             Spi::run_with_args(&bulk, &[days.to_vec().into(), (*first).into(), (*last).into()])
         });
@@ -182,11 +185,51 @@ fn seal(binding: &Binding, days: &[TimestampWithTimeZone]) {
 
 /// seal_tasks.sql for the blocks of `level`.
 fn seal_sql(binding: &Binding, level: &Level) -> String {
-    binding
-        .render(SEAL_TASKS)
-        .replace("@width@", &format!("'{} minutes'::interval", level.minutes))
+    let width = format!("'{} minutes'::interval", level.minutes);
+    frozen(&binding.render(SEAL_TASKS), &width)
+        .replace("@width@", &width)
         .replace("@entries@", level.entries)
         .replace("@counts@", level.counts)
+}
+
+/// The frozen history's part of a seal (seal_tasks.sql, seal_tasks_bulk.sql) for
+/// blocks `width` long: none under the SQL of 0.9.0.
+fn frozen(sql: &str, width: &str) -> String {
+    const NONE: &str = "'-infinity'::timestamptz";
+    if !crate::freeze::installed() {
+        return ["@frozen_present@", "@frozen_present_days@", "@frozen_single@"]
+            .iter()
+            .fold(sql.replace("@horizon@", NONE), |s, p| s.replace(p, ""));
+    }
+    let day = bin_of("p.day", 1440);
+    let zero = "pg_catalog.repeat('0', 96)::bit(96)";
+    sql.replace("@horizon@", &format!("coalesce({}, {NONE})", crate::freeze::horizon_column()))
+        .replace(
+            "@frozen_present@",
+            &format!(
+                "UNION
+    SELECT d.day, f.workspace_id, f.task_id
+    FROM day d
+    JOIN usage_rollup.key_task_frozen f ON f.bucket_start = {}
+    WHERE (f.quarters & usage_rollup._quarters(f.bucket_start, d.day, d.day + {width})) <> {zero}",
+                bin_of("d.day", 1440)
+            ),
+        )
+        .replace(
+            "@frozen_present_days@",
+            "UNION
+    SELECT f.bucket_start, f.workspace_id, f.task_id
+    FROM usage_rollup.key_task_frozen f WHERE f.bucket_start IN (SELECT day FROM day)",
+        )
+        .replace(
+            "@frozen_single@",
+            &format!(
+                "AND NOT EXISTS (SELECT 1 FROM usage_rollup.key_task_frozen f
+                            WHERE f.task_id = p.task_id
+                              AND (f.bucket_start <> {day}
+                                   OR (f.quarters & ~usage_rollup._quarters(f.bucket_start, p.day, p.day + {width})) <> {zero}))"
+            ),
+        )
 }
 
 /// Delete the entries of these blocks of `level`, fill them again (`fill`), list them.
@@ -299,6 +342,9 @@ pub fn clear() {
              usage_rollup.key_task_stale",
         )
         .or_raise("remove the keyed task days");
+    }
+    if crate::freeze::installed() {
+        Spi::run("TRUNCATE usage_rollup.key_task_frozen").or_raise("remove the tasks of the frozen history");
     }
     if hours_installed() {
         Spi::run(

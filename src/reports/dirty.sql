@@ -1,8 +1,8 @@
 -- The usage buckets of a report's range ($8, $9) whose rollup rows may not reflect
 -- the raw rows yet, in this statement's snapshot: queued invalidations and rows
 -- stamped since the watermark (a literal, see usage.sql). None before the frozen
--- horizon (@frozen@, a literal too): those buckets are final, and their raw rows
--- may be gone (freeze.rs). A CTE of usage.sql and kpi_tasks_keyed.sql.
+-- horizon (a literal too): those buckets are final, and their raw rows may be
+-- gone (freeze.rs). A CTE of usage.sql and kpi_tasks_keyed.sql.
 dirty AS (
     SELECT d.bucket_start FROM usage_rollup.dirty_bucket d WHERE d.bucket_start >= greatest($8, @frozen@) AND d.bucket_start < $9
     UNION

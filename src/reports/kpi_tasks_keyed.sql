@@ -4,7 +4,8 @@
 -- (with _key_blocks over the sealed task days and hours only; groups: before, inside
 -- and after the range's local days): the sealed days and hours inside the range
 -- that hold no dirty bucket are read from their entries, the rest of the range from
--- the raw rows. @key_task_hour@ and @key_task_hour_count@ are the hours' tables
+-- the raw rows, or before the frozen horizon from the tasks freeze recorded
+-- (reports/mod.rs, FROZEN_REST). @key_task_hour@ and @key_task_hour_count@ are the hours' tables
 -- (empty relations under the SQL of 0.7.0). Parameters as in usage.sql.
 -- the sealed days and hours as two arrays, built once: a task's NOT EXISTS probe
 -- below tests its one or two entries against them (a scan of a CTE per task cost
@@ -29,7 +30,7 @@ raw_task AS (
     FROM (SELECT DISTINCT x.task_id
           FROM rest r
           CROSS JOIN LATERAL (SELECT x.task_id FROM @usage@ x
-                              WHERE x.created_at >= r.run_start AND x.created_at < r.run_end
+                              WHERE x.created_at >= greatest(r.run_start, @frozen@) AND x.created_at < r.run_end
                               OFFSET 0) x) u
     -- one primary-key lookup per task (as in usage.sql): the planner guesses a
     -- workspace's tasks from its agents' average and, for a large workspace of a
@@ -37,6 +38,7 @@ raw_task AS (
     CROSS JOIN LATERAL (SELECT y.agent_id FROM @tasks@ y WHERE y.id = u.task_id OFFSET 0) t
     JOIN @agents@ a ON a.id = t.agent_id
     WHERE a.workspace_id = $1
+    @frozen_rest@
 ),
 -- the tasks not counted per block: those of the summed blocks that span blocks, and
 -- those of the raw rows; less those single in a summed block (counted there)

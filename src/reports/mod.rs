@@ -429,7 +429,46 @@ fn _task_report_sql(kind: &str, grouping: &str) -> String {
         "starts" => STARTS,
         _ => KPI_TASKS,
     };
-    binding.render(&template.replace("@report_usage_rows@", REPORT_USAGE_ROWS).replace("@rowgroup@", rowgroup))
+    let sql = binding.render(&template.replace("@report_usage_rows@", REPORT_USAGE_ROWS).replace("@rowgroup@", rowgroup));
+    if kind == "kpi_tasks" {
+        with_state(&sql.replace("@frozen_tasks@", &frozen_tasks(FROZEN_TASKS)))
+    } else {
+        sql
+    }
+}
+
+/// The tasks of the frozen history in kpis' range, by the filters: the tasks
+/// freeze recorded (usage_rollup.key_task_frozen) in the quarter hours before the
+/// horizon whose local date is in the range. (kpi_tasks.sql's @frozen_tasks@.)
+const FROZEN_TASKS: &str = "UNION
+    SELECT f.task_id
+    FROM pg_catalog.generate_series(@day_of_start@, least($9, @frozen@) - '00:15:00'::interval, '1 day'::interval) d (day)
+    CROSS JOIN LATERAL (SELECT usage_rollup._quarters_local(d.day, @frozen@, $4, $2, $3) AS mask) m
+    JOIN usage_rollup.key_task_frozen f ON f.bucket_start = d.day AND f.workspace_id = $1
+    WHERE ($5::uuid IS NULL OR f.project_id = $5) AND ($6::uuid IS NULL OR f.runtime_id = $6)
+      AND ($7::uuid IS NULL OR f.agent_id = $7)
+      AND (f.quarters & m.mask) <> pg_catalog.repeat('0', 96)::bit(96)";
+
+/// The same for the rest of an unfiltered kpis' range (kpi_tasks_keyed.sql's
+/// @frozen_rest@): the recorded tasks in the quarter hours of its runs `rest`.
+const FROZEN_REST: &str = "UNION
+    SELECT f.task_id
+    FROM rest r
+    CROSS JOIN LATERAL pg_catalog.generate_series(@day_of_run@, least(r.run_end, @frozen@) - '00:15:00'::interval,
+                                                  '1 day'::interval) d (day)
+    JOIN usage_rollup.key_task_frozen f ON f.bucket_start = d.day AND f.workspace_id = $1
+    WHERE (f.quarters & usage_rollup._quarters(d.day, r.run_start, least(r.run_end, @frozen@)))
+          <> pg_catalog.repeat('0', 96)::bit(96)";
+
+/// A frozen-history fragment, or nothing under the SQL of 0.9.0.
+fn frozen_tasks(fragment: &str) -> String {
+    if crate::freeze::installed() {
+        fragment
+            .replace("@day_of_start@", &crate::binding::bin_of("$8", 1440))
+            .replace("@day_of_run@", &crate::binding::bin_of("r.run_start", 1440))
+    } else {
+        String::new()
+    }
 }
 
 /// kpis' task count from the sealed task days and hours (usage_rollup.key_task,
@@ -440,7 +479,10 @@ fn kpi_tasks_keyed_sql() -> String {
     } else {
         (TASK_DAYS, NO_TASK_HOURS, NO_TASK_HOURS)
     };
-    let keyed = KPI_TASKS_KEYED.replace("@key_task_hour@", hours).replace("@key_task_hour_count@", hour_counts);
+    let keyed = KPI_TASKS_KEYED
+        .replace("@key_task_hour@", hours)
+        .replace("@key_task_hour_count@", hour_counts)
+        .replace("@frozen_rest@", &frozen_tasks(FROZEN_REST));
     let sql = format!("WITH\n{}{}{}", DIRTY, tiling("_key_blocks", &sealed(blocks), Groups::Range), keyed);
     with_state(&Binding::require("a report").render(&expand_group_at(&sql, IN_RANGE)))
 }
