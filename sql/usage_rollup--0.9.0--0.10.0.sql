@@ -15,7 +15,8 @@
 --
 -- Frozen history (SPEC §3): usage_rollup.freeze(before), tick_state.frozen_before
 -- and frozen_changes_ignored, the status view's two new columns (at its end), and
--- usage_rollup.key_task_frozen with its quarter-hour helpers (src/freeze.sql).
+-- usage_rollup.key_task_frozen with its quarter-hour helpers (src/freeze.sql) and
+-- usage_rollup.task_frozen.
 
 CREATE FUNCTION usage_rollup."_require_primary"(
 	"function" TEXT
@@ -444,6 +445,30 @@ COMMENT ON TABLE usage_rollup.key_task_frozen IS
     'Tasks with usage before the frozen horizon, per UTC day and the quarter hours they had rows in: kpis'' task count over frozen history.';
 
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_task_frozen', '');
+
+-- The tasks of the frozen history (SPEC §3, freeze.rs): each task that had started
+-- or completed before the horizon, as it was when the horizon moved over it, with
+-- its workspace and project then. Run, outcome and start reports with a filter read
+-- the tasks table from the horizon on and these before it, so that retention may
+-- delete old tasks too (the reports without a filter read the run rollup, which
+-- the horizon freezes as well).
+CREATE TABLE usage_rollup.task_frozen (
+    task_id        uuid        PRIMARY KEY,
+    workspace_id   uuid,
+    agent_id       uuid        NOT NULL,
+    runtime_id     uuid,
+    project_id     uuid,
+    status         text,
+    failure_reason text,
+    started_at     timestamptz,
+    completed_at   timestamptz
+);
+CREATE INDEX task_frozen_completed ON usage_rollup.task_frozen (workspace_id, completed_at);
+CREATE INDEX task_frozen_started ON usage_rollup.task_frozen (workspace_id, started_at);
+COMMENT ON TABLE usage_rollup.task_frozen IS
+    'Tasks started or completed before the frozen horizon, as they were then: filtered run, outcome and start reports over frozen history.';
+
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.task_frozen', '');
 
 -- Frozen history (SPEC §3, freeze.rs): the quarter hours of a UTC day as the bits
 -- 0 to 95 of a bit(96), for usage_rollup.key_task_frozen.

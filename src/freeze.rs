@@ -12,8 +12,11 @@
 //!   deleted or corrected raw row there changes nothing;
 //! - verify() compares buckets from the horizon on; backfill() refuses a range
 //!   that starts before it;
-//! - the task days before the horizon's UTC day are sealed when it moves, since
-//!   kpis reads a day that is not sealed from the raw rows.
+//! - kpis' task count and the filtered run, outcome and start reports read, before
+//!   the horizon, what was recorded as it moved (usage_rollup.key_task_frozen: the
+//!   tasks of each UTC day and the quarter hours they had usage in;
+//!   usage_rollup.task_frozen: the tasks that had started or completed), so
+//!   retention may delete old tasks too; the task days before it are sealed.
 //!
 //! The horizon never moves back, and never past work that is still pending: a
 //! queued bucket, a queued run bucket, or a raw row stamped since the watermark
@@ -66,6 +69,21 @@ pub fn horizon_column() -> &'static str {
         "NULL::timestamptz"
     }
 }
+
+/// The tasks that started or completed in [$1, $2) (see task_frozen in
+/// catalog/schema.sql). A task recorded before (it started before the last horizon)
+/// gets its completion now; what was frozen stays.
+const FREEZE_RUNS: &str = "INSERT INTO usage_rollup.task_frozen AS k
+        (task_id, workspace_id, agent_id, runtime_id, project_id, status, failure_reason, started_at, completed_at)
+    SELECT t.id, a.workspace_id, t.agent_id, t.runtime_id, i.project_id, t.status::text, @failure_reason@::text,
+           t.started_at, t.completed_at
+    FROM @tasks@ t
+    JOIN @agents@ a ON a.id = t.agent_id
+    LEFT JOIN @issues@ i ON i.id = t.issue_id
+    WHERE (t.started_at >= $1 AND t.started_at < $2) OR (t.completed_at >= $1 AND t.completed_at < $2)
+    ON CONFLICT (task_id) DO UPDATE SET status = excluded.status, failure_reason = excluded.failure_reason,
+                                        completed_at = excluded.completed_at
+        WHERE excluded.completed_at >= $1 AND excluded.completed_at < $2";
 
 /// usage_rollup.freeze(before): move the horizon to the bucket at or before
 /// `before`, and return the horizon in force.
@@ -135,11 +153,13 @@ pub fn advance(binding: &Binding, before: TimestampWithTimeZone, explain: bool) 
     }
     // kpis counts the tasks before the horizon from key_task_frozen from now on, and
     // reads a task day that is not sealed from its raw rows, which may go now
-    Spi::run_with_args(
-        &binding.render(FREEZE_TASKS),
-        &[current.unwrap_or_else(|| TimestampWithTimeZone::negative_infinity()).into(), horizon.into()],
-    )
-    .or_raise("record the tasks of the frozen history");
+    let from = current.unwrap_or_else(TimestampWithTimeZone::negative_infinity);
+    for (sql, task) in [
+        (FREEZE_TASKS, "record the tasks of the frozen usage"),
+        (FREEZE_RUNS, "record the tasks of the frozen runs"),
+    ] {
+        Spi::run_with_args(&binding.render(sql), &[from.into(), horizon.into()]).or_raise(task);
+    }
     crate::keyed::tasks::seal_before(binding, horizon);
     Spi::run_with_args("UPDATE usage_rollup.tick_state SET frozen_before = $1 WHERE id = 1", &[horizon.into()])
         .or_raise("record the frozen horizon");

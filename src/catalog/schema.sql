@@ -388,6 +388,28 @@ CREATE INDEX key_task_frozen_days ON usage_rollup.key_task_frozen (bucket_start,
 COMMENT ON TABLE usage_rollup.key_task_frozen IS
     'Tasks with usage before the frozen horizon, per UTC day and the quarter hours they had rows in: kpis'' task count over frozen history.';
 
+-- The tasks of the frozen history (SPEC §3, freeze.rs): each task that had started
+-- or completed before the horizon, as it was when the horizon moved over it, with
+-- its workspace and project then. Run, outcome and start reports with a filter read
+-- the tasks table from the horizon on and these before it, so that retention may
+-- delete old tasks too (the reports without a filter read the run rollup, which
+-- the horizon freezes as well).
+CREATE TABLE usage_rollup.task_frozen (
+    task_id        uuid        PRIMARY KEY,
+    workspace_id   uuid,
+    agent_id       uuid        NOT NULL,
+    runtime_id     uuid,
+    project_id     uuid,
+    status         text,
+    failure_reason text,
+    started_at     timestamptz,
+    completed_at   timestamptz
+);
+CREATE INDEX task_frozen_completed ON usage_rollup.task_frozen (workspace_id, completed_at);
+CREATE INDEX task_frozen_started ON usage_rollup.task_frozen (workspace_id, started_at);
+COMMENT ON TABLE usage_rollup.task_frozen IS
+    'Tasks started or completed before the frozen horizon, as they were then: filtered run, outcome and start reports over frozen history.';
+
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.binding', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.rollup', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.rollup_ws', '');
@@ -408,6 +430,7 @@ SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_task_hour', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_task_hour_count', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_task_hour_block', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_task_frozen', '');
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.task_frozen', '');
 -- identity sequences too, or restored ids collide with new ones
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_bucket_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.tick_run_id_seq', '');

@@ -429,13 +429,41 @@ fn _task_report_sql(kind: &str, grouping: &str) -> String {
         "starts" => STARTS,
         _ => KPI_TASKS,
     };
+    let template = crate::template::expand(template, "task_rows", task_rows).replace("@task_row_filters@", TASK_ROW_FILTERS);
     let sql = binding.render(&template.replace("@report_usage_rows@", REPORT_USAGE_ROWS).replace("@rowgroup@", rowgroup));
-    if kind == "kpi_tasks" {
-        with_state(&sql.replace("@frozen_tasks@", &frozen_tasks(FROZEN_TASKS)))
-    } else {
-        sql
-    }
+    with_state(&sql.replace("@frozen_tasks@", &frozen_tasks(FROZEN_TASKS)))
 }
+
+/// The tasks a run, outcome or start report reads (T of §4.1, as t, with the
+/// workspace and project as columns; @task_rows(x)@ of the templates): the tasks
+/// table from the frozen horizon on by their timestamp x, and before it the tasks
+/// recorded as the horizon moved (usage_rollup.task_frozen), whose rows retention
+/// may have deleted.
+fn task_rows(timestamp: &str) -> String {
+    let frozen = if crate::freeze::installed() {
+        format!(
+            "
+     UNION ALL
+     SELECT f.task_id, f.agent_id, f.runtime_id, f.status, f.failure_reason, f.started_at, f.completed_at,
+            f.workspace_id, f.project_id
+     FROM usage_rollup.task_frozen f WHERE f.{timestamp} < @frozen@"
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "(SELECT t.id, t.agent_id, t.runtime_id, t.status::text AS status, @failure_reason@::text AS failure_reason,
+            t.started_at, t.completed_at, a.workspace_id, i.project_id
+     FROM @tasks@ t
+     JOIN @agents@ a ON a.id = t.agent_id
+     LEFT JOIN @issues@ i ON i.id = t.issue_id
+     WHERE t.{timestamp} >= @frozen@{frozen}) t"
+    )
+}
+
+/// The filters of §4.1 over task_rows().
+const TASK_ROW_FILTERS: &str = "AND ($5::uuid IS NULL OR t.project_id = $5) \
+    AND ($6::uuid IS NULL OR t.runtime_id = $6) AND ($7::uuid IS NULL OR t.agent_id = $7)";
 
 /// The tasks of the frozen history in kpis' range, by the filters: the tasks
 /// freeze recorded (usage_rollup.key_task_frozen) in the quarter hours before the

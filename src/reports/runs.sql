@@ -7,13 +7,11 @@ SELECT @rowgroup@ AS g,
        count(*) FILTER (WHERE t.status = 'completed') AS completed,
        count(*) FILTER (WHERE t.status = 'failed') AS failed,
        count(*) FILTER (WHERE t.status = 'cancelled') AS cancelled
-FROM @tasks@ t
-JOIN @agents@ a ON a.id = t.agent_id
-LEFT JOIN @issues@ i ON i.id = t.issue_id
-WHERE a.workspace_id = $1 AND t.status IN ('completed', 'failed', 'cancelled')
+FROM @task_rows(completed_at)@
+WHERE t.workspace_id = $1 AND t.status IN ('completed', 'failed', 'cancelled')
   AND t.started_at IS NOT NULL AND t.completed_at IS NOT NULL
   AND t.completed_at >= $8 AND t.completed_at < $9
   AND (t.completed_at AT TIME ZONE $4)::date BETWEEN $2 AND $3
-  @task_filters@
+  @task_row_filters@
 GROUP BY 1
 ORDER BY 1 NULLS LAST

@@ -89,17 +89,21 @@ SELECT count(*) AS unsealed_days FROM usage_rollup.key_task_stale WHERE bucket_s
 CREATE TABLE app.kept_usage AS SELECT * FROM app.task_usage WHERE created_at < '2025-09-15 10:00+00';
 CREATE TABLE app.kept_tasks AS SELECT * FROM app.agent_task_queue WHERE started_at < '2025-09-15 10:00+00';
 
--- Retention and changes on the frozen side: a dropped partition, a truncated
--- one, a DELETE of part of the horizon's week, a correction, a late row, a
--- re-attributed task and deleted tasks, all before the horizon.
+-- Retention and changes on the frozen side: a truncated and dropped partition, a
+-- detached one, a DELETE of part of the horizon's week, corrections, a late row
+-- (into the DEFAULT partition), a re-attributed task and deleted tasks, all
+-- before the horizon.
+TRUNCATE app.usage_w1;
 DROP TABLE app.usage_w1;
-TRUNCATE app.usage_w2;
+ALTER TABLE app.task_usage DETACH PARTITION app.usage_w2;
 DELETE FROM app.task_usage WHERE created_at < '2025-09-15 10:00+00' AND input_tokens % 2 = 0;
 UPDATE app.task_usage SET input_tokens = input_tokens + 1000, updated_at = now()
 WHERE created_at < '2025-09-15 10:00+00' AND input_tokens % 3 = 0;
 INSERT INTO app.task_usage (task_id, provider, model, input_tokens, created_at)
 VALUES (app.uid('t1'), 'claude', 'opus', 5, '2025-09-14 18:31+00');
-UPDATE app.agent_task_queue SET runtime_id = NULL WHERE id = app.uid('t100');
+UPDATE app.agent_task_queue SET runtime_id = NULL, agent_id = app.uid('a2')
+WHERE id = (SELECT id FROM app.agent_task_queue WHERE agent_id = app.uid('a1') AND completed_at < '2025-09-12'
+            ORDER BY completed_at DESC LIMIT 1);
 DELETE FROM app.agent_task_queue WHERE completed_at < '2025-09-09';
 -- and the live side goes on: new rows (of tasks that are kept), a correction, a delete
 INSERT INTO app.task_usage (task_id, provider, model, input_tokens, created_at)
@@ -112,7 +116,7 @@ DELETE FROM app.task_usage WHERE created_at >= '2025-09-20' AND input_tokens % 4
 SELECT usage_rollup.tick() >= 0 AS ticked;
 -- every change before the horizon was dropped and counted; verify() finds no
 -- drift (it compares from the horizon on); the queues are empty
-SELECT frozen_before, frozen_changes_ignored > 0 AS changes_ignored, app.drift() AS drift,
+SELECT frozen_before, frozen_changes_ignored, app.drift() AS drift,
        queue_depth, task_queue_depth FROM usage_rollup.status;
 -- the frozen rollup holds what the raw rows were; the retained rows do not
 SELECT (SELECT sum(input_tokens) FROM usage_rollup.rollup WHERE bucket_start < '2025-09-15 10:00+00')
