@@ -16,7 +16,7 @@
 -- Frozen history (SPEC §3): usage_rollup.freeze(before), tick_state.frozen_before
 -- and frozen_changes_ignored, the status view's two new columns (at its end), and
 -- usage_rollup.key_task_frozen with its quarter-hour helpers (src/freeze.sql) and
--- usage_rollup.task_frozen.
+-- usage_rollup.task_frozen and variant_frozen.
 
 CREATE FUNCTION usage_rollup."_require_primary"(
 	"function" TEXT
@@ -469,6 +469,25 @@ COMMENT ON TABLE usage_rollup.task_frozen IS
     'Tasks started or completed before the frozen horizon, as they were then: filtered run, outcome and start reports over frozen history.';
 
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.task_frozen', '');
+
+-- The buckets before the frozen horizon of the tasks in usage_rollup.variant (a
+-- provider in two letter cases), with their keys then (freeze.rs): reports correct
+-- their task counts from these instead of the raw rows retention may delete.
+CREATE TABLE usage_rollup.variant_frozen (
+    task_id      uuid        NOT NULL,
+    provider     text,
+    model        text,
+    bucket_start timestamptz NOT NULL,
+    workspace_id uuid,
+    agent_id     uuid        NOT NULL,
+    runtime_id   uuid,
+    project_id   uuid,
+    CONSTRAINT variant_frozen_key UNIQUE NULLS NOT DISTINCT (task_id, provider, model, bucket_start)
+);
+COMMENT ON TABLE usage_rollup.variant_frozen IS
+    'Buckets before the frozen horizon of tasks with a provider in two letter cases: exact task counts over frozen history.';
+
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.variant_frozen', '');
 
 -- Frozen history (SPEC §3, freeze.rs): the quarter hours of a UTC day as the bits
 -- 0 to 95 of a bit(96), for usage_rollup.key_task_frozen.

@@ -410,6 +410,23 @@ CREATE INDEX task_frozen_started ON usage_rollup.task_frozen (workspace_id, star
 COMMENT ON TABLE usage_rollup.task_frozen IS
     'Tasks started or completed before the frozen horizon, as they were then: filtered run, outcome and start reports over frozen history.';
 
+-- The buckets before the frozen horizon of the tasks in usage_rollup.variant (a
+-- provider in two letter cases), with their keys then (freeze.rs): reports correct
+-- their task counts from these instead of the raw rows retention may delete.
+CREATE TABLE usage_rollup.variant_frozen (
+    task_id      uuid        NOT NULL,
+    provider     text,
+    model        text,
+    bucket_start timestamptz NOT NULL,
+    workspace_id uuid,
+    agent_id     uuid        NOT NULL,
+    runtime_id   uuid,
+    project_id   uuid,
+    CONSTRAINT variant_frozen_key UNIQUE NULLS NOT DISTINCT (task_id, provider, model, bucket_start)
+);
+COMMENT ON TABLE usage_rollup.variant_frozen IS
+    'Buckets before the frozen horizon of tasks with a provider in two letter cases: exact task counts over frozen history.';
+
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.binding', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.rollup', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.rollup_ws', '');
@@ -431,6 +448,7 @@ SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_task_hour_count', '
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_task_hour_block', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_task_frozen', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.task_frozen', '');
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.variant_frozen', '');
 -- identity sequences too, or restored ids collide with new ones
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_bucket_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.tick_run_id_seq', '');

@@ -344,7 +344,7 @@ pub fn clear() {
         .or_raise("remove the keyed task days");
     }
     if crate::freeze::installed() {
-        Spi::run("TRUNCATE usage_rollup.key_task_frozen, usage_rollup.task_frozen")
+        Spi::run("TRUNCATE usage_rollup.key_task_frozen, usage_rollup.task_frozen, usage_rollup.variant_frozen")
             .or_raise("remove the tasks of the frozen history");
     }
     if hours_installed() {

@@ -339,8 +339,31 @@ fn rollup_usage_sql(cells: &str, bucket_key: &str, group: &str, key: &str, local
 
 /// usage.sql with the watermark and the frozen horizon as literals.
 fn usage_template() -> String {
-    with_state(&USAGE.replace("@dirty@", DIRTY))
+    let (candidates, rows) = if crate::freeze::installed() { FROZEN_VARIANTS } else { ("", "") };
+    with_state(
+        &USAGE
+            .replace("@dirty@", DIRTY)
+            .replace("@frozen_candidates@", candidates)
+            .replace("@frozen_candidate_rows@", rows),
+    )
 }
+
+/// usage.sql's tasks with a provider in two letter cases before the frozen horizon,
+/// and their buckets there, as the horizon recorded them (usage_rollup.variant_frozen:
+/// their raw rows may be gone).
+const FROZEN_VARIANTS: (&str, &str) = (
+    "UNION
+    SELECT f.task_id, f.provider, f.model FROM usage_rollup.variant_frozen f
+    WHERE f.workspace_id = $1 AND f.bucket_start >= $8 AND f.bucket_start < least($9, @frozen@)",
+    "UNION ALL
+    SELECT f.bucket_start, f.agent_id, f.project_id, f.runtime_id, f.provider, f.model, f.task_id
+    FROM candidates c
+    JOIN usage_rollup.variant_frozen f ON f.task_id = c.task_id AND f.provider IS NOT DISTINCT FROM c.provider
+                                      AND f.model IS NOT DISTINCT FROM c.model
+    WHERE f.workspace_id = $1 AND f.bucket_start >= $8 AND f.bucket_start < least($9, @frozen@)
+      AND ($5::uuid IS NULL OR f.project_id = $5) AND ($6::uuid IS NULL OR f.runtime_id = $6)
+      AND ($7::uuid IS NULL OR f.agent_id = $7)",
+);
 
 /// A report's text with @watermark@ and @frozen@ (the frozen horizon, -infinity
 /// when nothing is frozen) as SQL literals, read in the snapshot of the statement

@@ -44,7 +44,8 @@ WITH
 -- counted once per bucket holding one of its rows of the group's (provider, model).
 -- Only a task with that provider in two letter cases has two such rows; the excess
 -- is computed from the raw rows of those few tasks (usage_rollup.variant, plus the
--- tasks of the raw tail, which a tick has not looked at yet).
+-- tasks of the raw tail, which a tick has not looked at yet), and before the frozen
+-- horizon from their buckets as it recorded them (reports/mod.rs, FROZEN_VARIANTS).
 candidates AS MATERIALIZED (
     SELECT v.task_id, v.provider, v.model FROM usage_rollup.variant v
     UNION
@@ -52,6 +53,7 @@ candidates AS MATERIALIZED (
     FROM (SELECT DISTINCT task_id FROM raw) rt
     CROSS JOIN LATERAL (SELECT * FROM @usage@ z WHERE z.task_id = rt.task_id OFFSET 0) x
     GROUP BY 1, 2, 3 HAVING count(*) > 1
+    @frozen_candidates@
 ),
 -- driven by the (few) candidates: their rows by task_id, their tasks by primary key
 candidate_rows AS (
@@ -64,7 +66,8 @@ candidate_rows AS (
     CROSS JOIN LATERAL (SELECT * FROM @tasks@ y WHERE y.id = u.task_id OFFSET 0) t
     JOIN @agents@ a ON a.id = t.agent_id
     LEFT JOIN @issues@ i ON i.id = t.issue_id
-    WHERE a.workspace_id = $1 AND u.created_at >= $8 AND u.created_at < $9 @task_filters@
+    WHERE a.workspace_id = $1 AND u.created_at >= greatest($8, @frozen@) AND u.created_at < $9 @task_filters@
+    @frozen_candidate_rows@
 ),
 excess AS (
     SELECT g, provider, model, sum(buckets - 1) AS extra

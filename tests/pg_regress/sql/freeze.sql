@@ -53,9 +53,8 @@ SELECT t.id, m.provider, m.model, 100 + i, 10 + i % 7, CASE WHEN i % 6 <> 0 THEN
 FROM (SELECT t.*, row_number() OVER (ORDER BY t.started_at, t.id) AS i FROM app.agent_task_queue t) t
 CROSS JOIN LATERAL (VALUES ('claude', 'sonnet', interval '0'),
                            ('openai', 'gpt-4o', make_interval(days => 1 + t.i::int % 3, hours => 3)),
-                           ('OpenAI', 'sonnet', interval '7 minutes')) m (provider, model, later)
-WHERE m.model = 'sonnet' AND m.provider = 'claude' OR (m.provider = 'openai' AND t.i % 5 = 0)
-   OR (m.provider = 'OpenAI' AND t.i % 23 = 0);
+                           ('Claude', 'sonnet', interval '11 minutes')) m (provider, model, later)
+WHERE m.provider = 'claude' OR (m.provider = 'openai' AND t.i % 5 = 0) OR (m.provider = 'Claude' AND t.i % 23 = 0);
 
 SET client_min_messages = warning;
 SELECT usage_rollup.attach(usage => 'app.task_usage', tasks => 'app.agent_task_queue', agents => 'app.agent',
