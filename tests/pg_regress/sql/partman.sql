@@ -4,7 +4,10 @@
 -- DETACH PARTITION with retention_keep_table). After each run_maintenance() and a
 -- tick the rollup equals the raw rows (app.wl_check(): 0 findings), and every
 -- partition partman made carries the partition triggers.
--- (Retention that keeps the rollup's history needs freeze(), SPEC §3: not yet.)
+-- Then the recipe of SPEC §3: usage_rollup.freeze_after shorter than partman's
+-- retention, so that the history retention drops stays in the rollup: every report
+-- over the whole history equals the ground truth over the raw rows plus the
+-- history as it was frozen.
 \set SHOW_CONTEXT never
 \set ECHO none
 SET client_min_messages = warning;
@@ -28,6 +31,8 @@ SET usage_rollup.max_window = 0;
 SET client_min_messages = warning;
 \ir ../fixtures/helpers.sql
 \ir ../fixtures/workload.sql
+\ir ../fixtures/report_truth.sql
+\ir ../fixtures/task_truth.sql
 RESET client_min_messages;
 \set ECHO all
 
@@ -105,6 +110,59 @@ CROSS JOIN LATERAL (SELECT sum(input_tokens) AS input
 CROSS JOIN LATERAL (SELECT sum(u.input_tokens) AS input FROM app.task_usage u
                     JOIN app.agent_task_queue k ON k.id = u.task_id JOIN app.agent a ON a.id = k.agent_id
                     WHERE a.workspace_id = w.id) t;
+
+-- A report's rows for one workspace over the whole history (usage_rollup.<report> or
+-- its truth, app.truth_<report>), as jsonb.
+CREATE FUNCTION app.pm_rows(p_prefix text, p_report text, p_workspace uuid) RETURNS SETOF jsonb LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY EXECUTE format('SELECT to_jsonb(r) FROM %s%I($1, $2, $3, tz => $4) r', p_prefix, p_report)
+    USING p_workspace, (now() - interval '40 days')::date, (now() + interval '10 days')::date, 'Asia/Kathmandu';
+END
+$$;
+
+-- Retention that keeps the history: each tick freezes what is older than two days,
+-- partman drops what is older than four. What the tick froze is kept aside for the
+-- ground truth.
+SET usage_rollup.freeze_after = '2d';
+SELECT usage_rollup.tick() >= 0 AS ticked;
+SELECT frozen_before BETWEEN now() - interval '2 days 16 minutes' AND now() - interval '2 days' AS frozen_two_days_back
+FROM usage_rollup.status;
+CREATE TABLE app.kept_usage AS
+SELECT * FROM app.task_usage WHERE created_at < (SELECT frozen_before FROM usage_rollup.status);
+UPDATE partman.part_config SET retention = '4 days', retention_keep_table = false WHERE parent_table = 'app.task_usage';
+SELECT count(*) AS usage_rows_before FROM app.task_usage \gset
+SELECT partman.run_maintenance('app.task_usage');
+SELECT (SELECT count(*) FROM app.task_usage) < :usage_rows_before AS retention_dropped_rows;
+SELECT usage_rollup.tick() >= 0 AS ticked;
+SELECT frozen_changes_ignored > 0 AS drops_ignored, (SELECT count(*) FROM usage_rollup.verify('-infinity', 'infinity')) AS verify_rows
+FROM usage_rollup.status;
+
+-- every report, for every workspace, over the whole history, in Kathmandu: the
+-- reports on the retained rows, the truth in a transaction that puts the dropped
+-- history back (into partman's DEFAULT partition) and is rolled back
+CREATE TABLE app.pm_got AS
+SELECT w.id AS workspace_id, r.report, x.row
+FROM app.workspace w
+CROSS JOIN unnest(ARRAY['daily_usage', 'usage_by_agent', 'usage_summary', 'usage_by_hour', 'kpis']) r (report)
+CROSS JOIN LATERAL app.pm_rows('usage_rollup.', r.report, w.id) x (row);
+SELECT count(DISTINCT (workspace_id, report)) AS reports_with_rows FROM app.pm_got;
+BEGIN;
+SET LOCAL client_min_messages = warning;
+DELETE FROM app.task_usage WHERE created_at < (SELECT frozen_before FROM usage_rollup.status);
+INSERT INTO app.task_usage SELECT * FROM app.kept_usage;
+-- reports that differ from the truth (none)
+WITH t AS (SELECT w.id AS workspace_id, r.report, x.row
+           FROM app.workspace w
+           CROSS JOIN unnest(ARRAY['daily_usage', 'usage_by_agent', 'usage_summary', 'usage_by_hour', 'kpis']) r (report)
+           CROSS JOIN LATERAL app.pm_rows('app.truth_', r.report, w.id) x (row)),
+     g AS (SELECT workspace_id, report, row FROM app.pm_got)
+SELECT 'report only' AS side, app.label(workspace_id) AS workspace, report, count(*) AS rows
+FROM (SELECT * FROM g EXCEPT ALL SELECT * FROM t) x GROUP BY 1, 2, 3
+UNION ALL
+SELECT 'truth only', app.label(workspace_id), report, count(*) FROM (SELECT * FROM t EXCEPT ALL SELECT * FROM g) y GROUP BY 1, 2, 3
+ORDER BY 1, 2, 3;
+ROLLBACK;
+RESET usage_rollup.freeze_after;
 
 SET client_min_messages = warning;
 SELECT usage_rollup.detach();
