@@ -14,8 +14,8 @@
 -- computed on the standby from the replicated raw rows. The usage and task times
 -- are crowded around the local midnights of those zones (+-1 us, +-1 s, +-7 min).
 -- Then on the standby: status, lag_seconds(), verify(), resolve_tz() and
--- local_today() answer; tick(), backfill(), attach(), detach(), schedule() and
--- unschedule() refuse with SQLSTATE 25006 and record nothing.
+-- local_today() answer; tick(), backfill(), attach(), detach(), schedule(),
+-- unschedule() and freeze() refuse with SQLSTATE 25006 and record nothing.
 \set SHOW_CONTEXT never
 \ir ../fixtures/fresh.sql
 -- every commit of this session flushes its WAL (the test cluster runs with
@@ -249,13 +249,17 @@ SELECT usage_rollup.schedule('* * * * *');
 \echo :LAST_ERROR_SQLSTATE
 SELECT usage_rollup.unschedule();
 \echo :LAST_ERROR_SQLSTATE
+SELECT usage_rollup.freeze('2025-03-09');
+\echo :LAST_ERROR_SQLSTATE
 SELECT count(*) = :tick_runs AS no_run_recorded, bool_and(error IS NULL) AS no_error_recorded FROM usage_rollup.tick_run;
 SELECT last_error IS NULL AS no_last_error FROM usage_rollup.tick_state;
 
--- (c) on the primary: a tick
+-- (c) on the primary: a tick, and history frozen (the reports below then read the
+-- frozen tasks and buckets before the horizon, on the standby)
 \ir ../fixtures/on_primary.sql
 SELECT usage_rollup.tick() > 0 AS ticked;
 SELECT app.drift() AS drift;
+SELECT usage_rollup.freeze('2025-03-09 13:07+00') AS frozen_before;
 SELECT watermark AS primary_watermark, last_error IS NULL AS no_last_error FROM usage_rollup.tick_state \gset
 SELECT pg_current_wal_flush_lsn() AS lsn \gset
 
