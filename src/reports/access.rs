@@ -31,6 +31,11 @@ fn _read_mode() -> &'static str {
     }
 }
 
+/// _read_mode() for the report SQL built in Rust.
+pub(super) fn read_mode() -> &'static str {
+    _read_mode()
+}
+
 /// Guard of a report's owner-rights path (the *_as_owner functions, callable by
 /// PUBLIC): the session's role must hold EXECUTE on the public report and no policy
 /// may apply to it, or calling the internal function directly would bypass both.
@@ -57,7 +62,7 @@ fn bound_relations() -> Vec<pg_sys::Oid> {
 
 /// The rollup tables reports read besides the sources: the rollup, the per-workspace
 /// rollup, the run rollup (0.5.0), the keyed blocks (0.6.0), task days (0.7.0) and hours (0.8.0),
-/// those installed.
+/// the records of frozen history (0.10.0), those installed.
 fn rollup_oids() -> Vec<pg_sys::Oid> {
     read::one::<Vec<pg_sys::Oid>>(
         "SELECT pg_catalog.array_remove(ARRAY[pg_catalog.to_regclass('usage_rollup.rollup'),
@@ -65,7 +70,10 @@ fn rollup_oids() -> Vec<pg_sys::Oid> {
                                               pg_catalog.to_regclass('usage_rollup.task_rollup'),
                                               pg_catalog.to_regclass('usage_rollup.key_rollup'),
                                               pg_catalog.to_regclass('usage_rollup.key_task'),
-                                              pg_catalog.to_regclass('usage_rollup.key_task_hour')]::pg_catalog.oid[], NULL)",
+                                              pg_catalog.to_regclass('usage_rollup.key_task_hour'),
+                                              pg_catalog.to_regclass('usage_rollup.key_task_frozen'),
+                                              pg_catalog.to_regclass('usage_rollup.task_frozen'),
+                                              pg_catalog.to_regclass('usage_rollup.variant_frozen')]::pg_catalog.oid[], NULL)",
         &[],
         "find the rollup",
     )

@@ -339,7 +339,7 @@ fn rollup_usage_sql(cells: &str, bucket_key: &str, group: &str, key: &str, local
 
 /// usage.sql with the watermark and the frozen horizon as literals.
 fn usage_template() -> String {
-    let (candidates, rows) = if crate::freeze::installed() { FROZEN_VARIANTS } else { ("", "") };
+    let (candidates, rows) = if frozen_in_reports() { FROZEN_VARIANTS } else { ("", "") };
     with_state(
         &USAGE
             .replace("@dirty@", DIRTY)
@@ -373,11 +373,27 @@ const FROZEN_VARIANTS: (&str, &str) = (
 /// than the report's snapshot sees would leave rows of a tick that committed in
 /// between out of both the rollup and the raw tail.)
 fn with_state(sql: &str) -> String {
-    let (watermark, frozen) = state_literals();
+    let frozen_visible = frozen_in_reports();
+    if !sql.contains("@watermark@") && !(frozen_visible && sql.contains("@frozen@")) {
+        // (nothing to read: a report from the raw rows alone)
+        return sql.replace("@frozen@", NO_HORIZON);
+    }
+    let (watermark, frozen) = state_literals(frozen_visible);
     sql.replace("@watermark@", &watermark).replace("@frozen@", &frozen)
 }
 
-fn state_literals() -> (String, String) {
+/// The horizon when nothing is frozen (or the report does not see frozen history).
+const NO_HORIZON: &str = "'-infinity'::timestamptz";
+
+/// Whether reports read frozen history (freeze.rs): with the SQL of 0.10.0, unless a
+/// row-level security policy applies to the caller on a source table. Such a report
+/// is computed from the raw rows the policy lets the caller see, and nothing else:
+/// the records of frozen history are not under the source tables' policies.
+fn frozen_in_reports() -> bool {
+    crate::freeze::installed() && access::read_mode() != "raw"
+}
+
+fn state_literals(frozen_visible: bool) -> (String, String) {
     // a timestamptz as a literal that reads back the same in any session
     const LITERAL: &str = "pg_catalog.quote_literal(CASE WHEN @v@ IS NULL OR NOT pg_catalog.isfinite(@v@)
                 THEN coalesce(@v@::text, '-infinity')
@@ -388,7 +404,7 @@ fn state_literals() -> (String, String) {
                                     {} AS f) s",
         LITERAL.replace("@v@", "s.w"),
         LITERAL.replace("@v@", "s.f"),
-        crate::freeze::horizon_column()
+        if frozen_visible { crate::freeze::horizon_column() } else { "NULL::timestamptz" }
     );
     let query = std::ffi::CString::new(query).expect("no NUL in the query");
     // SAFETY: a balanced SPI_connect/SPI_finish around one read-only SELECT; an
@@ -463,7 +479,7 @@ fn _task_report_sql(kind: &str, grouping: &str) -> String {
 /// recorded as the horizon moved (usage_rollup.task_frozen), whose rows retention
 /// may have deleted.
 fn task_rows(timestamp: &str) -> String {
-    let frozen = if crate::freeze::installed() {
+    let frozen = if frozen_in_reports() {
         format!(
             "
      UNION ALL
@@ -513,7 +529,7 @@ const FROZEN_REST: &str = "UNION
 
 /// A frozen-history fragment, or nothing under the SQL of 0.9.0.
 fn frozen_tasks(fragment: &str) -> String {
-    if crate::freeze::installed() {
+    if frozen_in_reports() {
         fragment
             .replace("@day_of_start@", &crate::binding::bin_of("$8", 1440))
             .replace("@day_of_run@", &crate::binding::bin_of("r.run_start", 1440))

@@ -6,6 +6,7 @@
 -- partition, and a new partition ATTACHed with imported, backdated rows. After
 -- every tick app.wl_check() compares the rollup, verify(), the task days and kpis'
 -- task count with the raw rows (see rollup_random.sql and tests/fixtures/workload.sql).
+-- The last seed freezes history as it goes (SPEC §3).
 --
 -- usage is partitioned by LIST (provider): claude (in any letter case; itself
 -- sub-partitioned by HASH (task_id)), openai (detached, dropped and re-attached
@@ -157,6 +158,21 @@ SELECT kind, sum(n) AS n FROM app.diff_ops WHERE kind LIKE '%partition%' GROUP B
 -- on nothing else (a detached table kept none)
 SELECT c.relname, count(*) AS triggers FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
 WHERE t.tgname LIKE 'usage_rollup_part_%' GROUP BY 1 ORDER BY 1;
+
+-- Frozen history (SPEC §3) in the same stream: a fourth seed freezes now and then
+-- after a tick (app.wl_freeze: a horizon in the first half of the rows after the
+-- one in force). From then on every check compares the rollup, verify(), the task
+-- days and kpis' task count with the truth over the raw rows from the horizon on
+-- plus the rows as they were frozen, while the stream goes on deleting,
+-- correcting, moving, detaching, dropping and importing rows on both sides.
+CALL app.random_workload(14, 60, 40, p_freeze => true);
+SELECT seed, batches, ops, checks, mismatching_batches FROM app.diff_result WHERE seed = 14;
+SELECT kind, sum(n) AS n FROM app.diff_ops WHERE seed = 14 AND kind LIKE 'freeze%' GROUP BY kind ORDER BY kind;
+SELECT frozen_before IS NOT NULL AS frozen, frozen_changes_ignored > 0 AS changes_ignored,
+       (SELECT count(*) FROM app.frozen_rows) > 0 AS rows_frozen,
+       (SELECT count(*) FROM app.task_usage WHERE created_at < s.frozen_before) <
+       (SELECT count(*) FROM app.frozen_rows) AS raw_rows_gone_since
+FROM usage_rollup.status s;
 
 SET client_min_messages = warning;
 SELECT usage_rollup.detach();

@@ -130,7 +130,7 @@ ALTER TABLE usage_rollup.rollup_ws ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant ON usage_rollup.rollup USING (workspace_id = app.my_workspace());
 CREATE POLICY tenant ON usage_rollup.rollup_ws USING (workspace_id = app.my_workspace());
 GRANT SELECT ON usage_rollup.rollup, usage_rollup.rollup_ws, usage_rollup.tick_state, usage_rollup.dirty_bucket,
-                usage_rollup.variant TO regress_ur_tenant;
+                usage_rollup.variant, usage_rollup.variant_frozen TO regress_ur_tenant;
 SET ROLE regress_ur_tenant;
 SET app.workspace = :'w2';
 SELECT usage_rollup._read_mode();
