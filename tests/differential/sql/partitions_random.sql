@@ -170,8 +170,9 @@ SELECT seed, batches, ops, checks, mismatching_batches FROM app.diff_result WHER
 SELECT kind, sum(n) AS n FROM app.diff_ops WHERE seed = 14 AND kind LIKE 'freeze%' GROUP BY kind ORDER BY kind;
 SELECT frozen_before IS NOT NULL AS frozen, frozen_changes_ignored > 0 AS changes_ignored,
        (SELECT count(*) FROM app.frozen_rows) > 0 AS rows_frozen,
-       (SELECT count(*) FROM app.task_usage WHERE created_at < s.frozen_before) <
-       (SELECT count(*) FROM app.frozen_rows) AS raw_rows_gone_since
+       (SELECT count(*) FROM (SELECT * FROM app.frozen_rows
+                              EXCEPT ALL SELECT * FROM app.live_rows WHERE created_at < s.frozen_before) x) > 0
+           AS frozen_rows_changed_or_gone_since
 FROM usage_rollup.status s;
 
 SET client_min_messages = warning;
