@@ -50,8 +50,8 @@ pub fn installed() -> bool {
     catalog::exists("SELECT pg_catalog.to_regprocedure('usage_rollup.freeze(timestamptz)') IS NOT NULL")
 }
 
-/// The horizon in force, read without a transaction id (reports, verify()).
-/// None: nothing frozen, or the SQL of an earlier version.
+/// The horizon in force (the tick, backfill()). None: nothing frozen, or the SQL of
+/// an earlier version.
 pub fn horizon() -> Option<TimestampWithTimeZone> {
     if !installed() {
         return None;
@@ -59,9 +59,9 @@ pub fn horizon() -> Option<TimestampWithTimeZone> {
     crate::read::one("SELECT frozen_before FROM usage_rollup.tick_state WHERE id = 1", &[], "read the frozen horizon")
 }
 
-/// The horizon as a SQL literal for a report's text (-infinity: nothing frozen),
-/// read in the snapshot of the statement that runs the report, like the watermark
-/// (reports/mod.rs, state_literal).
+/// The horizon as a scalar subquery (NULL: nothing frozen), for SQL that reads it in
+/// its own snapshot: verify(), the task-day seals, and the report literals
+/// (reports/mod.rs, with_state).
 pub fn horizon_column() -> &'static str {
     if installed() {
         "(SELECT t.frozen_before FROM usage_rollup.tick_state t WHERE t.id = 1)"

@@ -5,6 +5,7 @@
 
 mod access;
 mod blocks;
+mod frozen;
 
 use crate::binding::Binding;
 use crate::errors::Error;
@@ -339,7 +340,7 @@ fn rollup_usage_sql(cells: &str, bucket_key: &str, group: &str, key: &str, local
 
 /// usage.sql with the watermark and the frozen horizon as literals.
 fn usage_template() -> String {
-    let (candidates, rows) = if frozen_in_reports() { FROZEN_VARIANTS } else { ("", "") };
+    let (candidates, rows) = if frozen::visible() { frozen::FROZEN_VARIANTS } else { ("", "") };
     with_state(
         &USAGE
             .replace("@dirty@", DIRTY)
@@ -347,23 +348,6 @@ fn usage_template() -> String {
             .replace("@frozen_candidate_rows@", rows),
     )
 }
-
-/// usage.sql's tasks with a provider in two letter cases before the frozen horizon,
-/// and their buckets there, as the horizon recorded them (usage_rollup.variant_frozen:
-/// their raw rows may be gone).
-const FROZEN_VARIANTS: (&str, &str) = (
-    "UNION
-    SELECT f.task_id, f.provider, f.model FROM usage_rollup.variant_frozen f
-    WHERE f.workspace_id = $1 AND f.bucket_start >= $8 AND f.bucket_start < least($9, @frozen@)",
-    "UNION ALL
-    SELECT f.bucket_start, f.agent_id, f.project_id, f.runtime_id, f.provider, f.model, f.task_id
-    FROM candidates c
-    JOIN usage_rollup.variant_frozen f ON f.task_id = c.task_id AND f.provider IS NOT DISTINCT FROM c.provider
-                                      AND f.model IS NOT DISTINCT FROM c.model
-    WHERE f.workspace_id = $1 AND f.bucket_start >= $8 AND f.bucket_start < least($9, @frozen@)
-      AND ($5::uuid IS NULL OR f.project_id = $5) AND ($6::uuid IS NULL OR f.runtime_id = $6)
-      AND ($7::uuid IS NULL OR f.agent_id = $7)",
-);
 
 /// A report's text with @watermark@ and @frozen@ (the frozen horizon, -infinity
 /// when nothing is frozen) as SQL literals, read in the snapshot of the statement
@@ -373,24 +357,13 @@ const FROZEN_VARIANTS: (&str, &str) = (
 /// than the report's snapshot sees would leave rows of a tick that committed in
 /// between out of both the rollup and the raw tail.)
 fn with_state(sql: &str) -> String {
-    let frozen_visible = frozen_in_reports();
+    let frozen_visible = frozen::visible();
     if !sql.contains("@watermark@") && !(frozen_visible && sql.contains("@frozen@")) {
         // (nothing to read: a report from the raw rows alone)
-        return sql.replace("@frozen@", NO_HORIZON);
+        return sql.replace("@frozen@", frozen::NO_HORIZON);
     }
     let (watermark, frozen) = state_literals(frozen_visible);
     sql.replace("@watermark@", &watermark).replace("@frozen@", &frozen)
-}
-
-/// The horizon when nothing is frozen (or the report does not see frozen history).
-const NO_HORIZON: &str = "'-infinity'::timestamptz";
-
-/// Whether reports read frozen history (freeze.rs): with the SQL of 0.10.0, unless a
-/// row-level security policy applies to the caller on a source table. Such a report
-/// is computed from the raw rows the policy lets the caller see, and nothing else:
-/// the records of frozen history are not under the source tables' policies.
-fn frozen_in_reports() -> bool {
-    crate::freeze::installed() && access::read_mode() != "raw"
 }
 
 fn state_literals(frozen_visible: bool) -> (String, String) {
@@ -468,74 +441,9 @@ fn _task_report_sql(kind: &str, grouping: &str) -> String {
         "starts" => STARTS,
         _ => KPI_TASKS,
     };
-    let template = crate::template::expand(template, "task_rows", task_rows).replace("@task_row_filters@", TASK_ROW_FILTERS);
+    let template = crate::template::expand(template, "task_rows", frozen::task_rows).replace("@task_row_filters@", frozen::TASK_ROW_FILTERS);
     let sql = binding.render(&template.replace("@report_usage_rows@", REPORT_USAGE_ROWS).replace("@rowgroup@", rowgroup));
-    with_state(&sql.replace("@frozen_tasks@", &frozen_tasks(FROZEN_TASKS)))
-}
-
-/// The tasks a run, outcome or start report reads (T of §4.1, as t, with the
-/// workspace and project as columns; @task_rows(x)@ of the templates): the tasks
-/// table from the frozen horizon on by their timestamp x, and before it the tasks
-/// recorded as the horizon moved (usage_rollup.task_frozen), whose rows retention
-/// may have deleted.
-fn task_rows(timestamp: &str) -> String {
-    let frozen = if frozen_in_reports() {
-        format!(
-            "
-     UNION ALL
-     SELECT f.task_id, f.agent_id, f.runtime_id, f.status, f.failure_reason, f.started_at, f.completed_at,
-            f.workspace_id, f.project_id
-     FROM usage_rollup.task_frozen f WHERE f.{timestamp} < @frozen@"
-        )
-    } else {
-        String::new()
-    };
-    format!(
-        "(SELECT t.id, t.agent_id, t.runtime_id, t.status::text AS status, @failure_reason@::text AS failure_reason,
-            t.started_at, t.completed_at, a.workspace_id, i.project_id
-     FROM @tasks@ t
-     JOIN @agents@ a ON a.id = t.agent_id
-     LEFT JOIN @issues@ i ON i.id = t.issue_id
-     WHERE t.{timestamp} >= @frozen@{frozen}) t"
-    )
-}
-
-/// The filters of §4.1 over task_rows().
-const TASK_ROW_FILTERS: &str = "AND ($5::uuid IS NULL OR t.project_id = $5) \
-    AND ($6::uuid IS NULL OR t.runtime_id = $6) AND ($7::uuid IS NULL OR t.agent_id = $7)";
-
-/// The tasks of the frozen history in kpis' range, by the filters: the tasks
-/// freeze recorded (usage_rollup.key_task_frozen) in the quarter hours before the
-/// horizon whose local date is in the range. (kpi_tasks.sql's @frozen_tasks@.)
-const FROZEN_TASKS: &str = "UNION
-    SELECT f.task_id
-    FROM pg_catalog.generate_series(@day_of_start@, least($9, @frozen@) - '00:15:00'::interval, '1 day'::interval) d (day)
-    CROSS JOIN LATERAL (SELECT usage_rollup._quarters_local(d.day, @frozen@, $4, $2, $3) AS mask) m
-    JOIN usage_rollup.key_task_frozen f ON f.bucket_start = d.day AND f.workspace_id = $1
-    WHERE ($5::uuid IS NULL OR f.project_id = $5) AND ($6::uuid IS NULL OR f.runtime_id = $6)
-      AND ($7::uuid IS NULL OR f.agent_id = $7)
-      AND (f.quarters & m.mask) <> pg_catalog.repeat('0', 96)::bit(96)";
-
-/// The same for the rest of an unfiltered kpis' range (kpi_tasks_keyed.sql's
-/// @frozen_rest@): the recorded tasks in the quarter hours of its runs `rest`.
-const FROZEN_REST: &str = "UNION
-    SELECT f.task_id
-    FROM rest r
-    CROSS JOIN LATERAL pg_catalog.generate_series(@day_of_run@, least(r.run_end, @frozen@) - '00:15:00'::interval,
-                                                  '1 day'::interval) d (day)
-    JOIN usage_rollup.key_task_frozen f ON f.bucket_start = d.day AND f.workspace_id = $1
-    WHERE (f.quarters & usage_rollup._quarters(d.day, r.run_start, least(r.run_end, @frozen@)))
-          <> pg_catalog.repeat('0', 96)::bit(96)";
-
-/// A frozen-history fragment, or nothing under the SQL of 0.9.0.
-fn frozen_tasks(fragment: &str) -> String {
-    if frozen_in_reports() {
-        fragment
-            .replace("@day_of_start@", &crate::binding::bin_of("$8", 1440))
-            .replace("@day_of_run@", &crate::binding::bin_of("r.run_start", 1440))
-    } else {
-        String::new()
-    }
+    with_state(&sql.replace("@frozen_tasks@", &frozen::fragment(frozen::FROZEN_TASKS)))
 }
 
 /// kpis' task count from the sealed task days and hours (usage_rollup.key_task,
@@ -549,7 +457,7 @@ fn kpi_tasks_keyed_sql() -> String {
     let keyed = KPI_TASKS_KEYED
         .replace("@key_task_hour@", hours)
         .replace("@key_task_hour_count@", hour_counts)
-        .replace("@frozen_rest@", &frozen_tasks(FROZEN_REST));
+        .replace("@frozen_rest@", &frozen::fragment(frozen::FROZEN_REST));
     let sql = format!("WITH\n{}{}{}", DIRTY, tiling("_key_blocks", &sealed(blocks), Groups::Range), keyed);
     with_state(&Binding::require("a report").render(&expand_group_at(&sql, IN_RANGE)))
 }
