@@ -334,5 +334,6 @@ DROP TABLE public.other_1;
 ALTER TABLE app.task_usage DETACH PARTITION app.usage_w2 CONCURRENTLY;
 DROP TABLE app.usage_w2;
 DROP TABLE public.other;
+SET client_min_messages = warning;
 DROP SCHEMA app CASCADE;
 DROP EXTENSION usage_rollup;
