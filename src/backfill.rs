@@ -1,12 +1,11 @@
 //! CALL usage_rollup.backfill() (SPEC §3): the plan, one slice, and the finish.
 //! The procedure that loops and commits is in backfill.sql.
 
-use crate::attach::LOCK_CLASS;
 use crate::binding::{Binding, BUCKET_LIMIT, BUCKET_SECONDS};
 use crate::errors::{Error, SpiExt};
 use crate::privileges::require_execute;
 use crate::recompute;
-use crate::tick::{self, require_read_committed, safe_upper_bound, LOCK_ROLLUP};
+use crate::tick::{self, require_read_committed, safe_upper_bound};
 use pgrx::pg_sys::errcodes::PgSqlErrorCode;
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
@@ -178,8 +177,7 @@ fn _backfill_slice(
     require_execute("backfill");
     require_read_committed("backfill()");
     let binding = Binding::require("backfill()");
-    Spi::run_with_args("SELECT pg_catalog.pg_advisory_xact_lock($1, $2)", &[LOCK_CLASS.into(), LOCK_ROLLUP.into()])
-        .or_raise("lock the rollup");
+    crate::lock::rollup();
     let (from, to): (Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>) = Spi::get_two_with_args(
         // in epoch seconds: $1 + $3 * $2 itself may pass the last timestamp
         "SELECT pg_catalog.to_timestamp(extract(epoch FROM $1) + extract(epoch FROM $3) * ($2 - 1)),
@@ -247,8 +245,7 @@ fn _backfill_finish(full_history: bool, bound: TimestampWithTimeZone, slices: i3
     // kept in the signature for the SQL of earlier versions, which passes them
     let _ = (full_history, bound);
     let binding = Binding::require("backfill()");
-    Spi::run_with_args("SELECT pg_catalog.pg_advisory_xact_lock($1, $2)", &[LOCK_CLASS.into(), LOCK_ROLLUP.into()])
-        .or_raise("lock the rollup");
+    crate::lock::rollup();
     // slices only see their own rows, and a provider in two letter cases may span
     // slices: the variant list is rebuilt from the whole usage table
     recompute::rebuild_variants(&binding);

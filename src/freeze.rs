@@ -113,11 +113,7 @@ fn freeze(before: Option<TimestampWithTimeZone>) -> Option<TimestampWithTimeZone
     let binding = Binding::require("freeze()");
     // waits for a running tick or backfill slice: the queue and the watermark it
     // reads next are theirs to change
-    Spi::run_with_args(
-        "SELECT pg_catalog.pg_advisory_xact_lock($1, $2)",
-        &[crate::attach::LOCK_CLASS.into(), crate::tick::LOCK_ROLLUP.into()],
-    )
-    .or_raise("lock the rollup");
+    crate::lock::rollup();
     advance(&binding, before, true)
 }
 

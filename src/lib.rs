@@ -18,6 +18,7 @@ mod event_trigger;
 mod freeze;
 mod health;
 mod invalidate;
+mod lock;
 mod keyed;
 mod privileges;
 mod read;

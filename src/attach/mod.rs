@@ -51,11 +51,6 @@ unsafe impl<'fcx> pgrx::callconv::ArgAbi<'fcx> for RegClass {
 
 pgrx::impl_sql_translatable!(RegClass, "regclass");
 
-/// Advisory lock (two-int form, key 4246 like the seeds' rollup lock) that
-/// serialises attach and detach; see docs/monitor.md for every key.
-pub const LOCK_CLASS: i32 = 4246;
-pub const LOCK_ATTACH: i32 = 2;
-
 /// Bind usage_rollup to the application's tables and install the invalidation triggers.
 /// Defaults are cast through text so the names resolve at call time, in the
 /// caller's search_path (a plain regclass literal would resolve at CREATE EXTENSION).
@@ -245,11 +240,7 @@ fn check_owner(operation: &'static str, table: pg_sys::Oid, name: &str) {
 
 /// Serialise attach/detach (blocking, transaction-scoped: released on error too).
 fn lock_binding() {
-    Spi::run_with_args(
-        "SELECT pg_catalog.pg_advisory_xact_lock($1, $2)",
-        &[LOCK_CLASS.into(), LOCK_ATTACH.into()],
-    )
-    .or_raise("lock the binding");
+    crate::lock::binding();
 }
 
 /// The four bound table oids (usage, tasks, agents, issues) and the indexes attach created.

@@ -242,19 +242,9 @@ fn _seal_keyed() {
     if crate::binding::Binding::load().is_none() {
         return;
     }
-    lock_rollup();
+    crate::lock::rollup();
     Spi::run(&unseal(ROLLUP_DAYS)).or_raise("queue the rollup's days");
     seal_all(crate::tick::safe_upper_bound(crate::settings::safety_lag_secs()));
-}
-
-/// Take the rollup lock for this transaction (the update's sealing entries; waits
-/// for a running tick or backfill slice).
-fn lock_rollup() {
-    Spi::run_with_args(
-        "SELECT pg_catalog.pg_advisory_xact_lock($1, $2)",
-        &[crate::attach::LOCK_CLASS.into(), crate::tick::LOCK_ROLLUP.into()],
-    )
-    .or_raise("take the rollup lock");
 }
 
 /// Empty the keyed blocks and task days (detach).

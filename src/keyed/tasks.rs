@@ -317,7 +317,7 @@ pub fn seal_before(binding: &Binding, horizon: TimestampWithTimeZone) {
 #[search_path(pg_catalog, pg_temp)]
 fn _seal_key_tasks() {
     let Some(binding) = Binding::load() else { return };
-    super::lock_rollup();
+    crate::lock::rollup();
     Spi::run(&unseal(super::ROLLUP_DAYS)).or_raise("queue the rollup's days");
     seal_all(&binding, crate::tick::safe_upper_bound(crate::settings::safety_lag_secs()));
     analyze();

@@ -6,7 +6,6 @@
 
 use crate::binding::Binding;
 use crate::errors::SpiExt;
-use crate::tick::LOCK_ROLLUP;
 use pgrx::prelude::*;
 
 const CELLS: &str = include_str!("cells.sql");
@@ -56,8 +55,7 @@ pub fn cells_of_buckets() -> String {
 /// tick: ticks change this table by deltas, which only hold against what they read.
 pub fn build() {
     let binding = Binding::require("building the run rollup");
-    Spi::run_with_args("SELECT pg_catalog.pg_advisory_xact_lock(4246, $1)", &[LOCK_ROLLUP.into()])
-        .or_raise("take the rollup lock");
+    crate::lock::rollup();
     for statement in [
         "DELETE FROM usage_rollup.dirty_task_bucket".to_string(),
         "DELETE FROM usage_rollup.task_rollup".to_string(),

@@ -14,11 +14,6 @@ use pgrx::prelude::*;
 
 pgrx::extension_sql_file!("tick.sql", name = "tick_sql", requires = ["catalog", _tick_locked, _record_failure, standby::_require_primary]);
 
-/// Advisory lock key (LOCK_CLASS, LOCK_ROLLUP) held by whoever writes the rollup:
-/// tick() (try, transaction-scoped) and each backfill slice (wait, transaction-scoped).
-/// tick.sql spells it as (4246, 1).
-pub const LOCK_ROLLUP: i32 = 1;
-
 /// The window a tick covers: [watermark, upper).
 pub struct Window {
     pub from: TimestampWithTimeZone,
