@@ -71,10 +71,15 @@ const USAGE_MEASURES: &str = "sum(u.input_tokens)::bigint AS input_tokens, \
     coalesce(sum(u.cache_write_tokens) FILTER (WHERE @cost@ IS NULL), 0)::bigint AS uncosted_cache_write_tokens, \
     count(DISTINCT u.task_id) AS task_count";
 
-/// The report filters (§4.1: equality when not NULL) over tasks `t` and issues `i`,
-/// with $5 project, $6 runtime, $7 agent.
-const TASK_FILTERS: &str = "AND ($5::uuid IS NULL OR i.project_id = $5) \
-    AND ($6::uuid IS NULL OR t.runtime_id = $6) AND ($7::uuid IS NULL OR t.agent_id = $7)";
+/// The report filters (§4.1: equality when not NULL), with $5 project, $6 runtime,
+/// $7 agent, over the columns that hold them (`@task_filters@` of a template: over
+/// tasks `t` and issues `i`).
+pub fn task_filters(project: &str, runtime: &str, agent: &str) -> String {
+    format!(
+        "AND ($5::uuid IS NULL OR {project} = $5) AND ($6::uuid IS NULL OR {runtime} = $6) \
+         AND ($7::uuid IS NULL OR {agent} = $7)"
+    )
+}
 
 pub struct Binding {
     pub usage: String,
@@ -132,7 +137,7 @@ impl Binding {
     pub fn render(&self, template: &str) -> String {
         crate::template::expand(template, "sum_usage", |alias| crate::template::sums(alias, crate::template::REPORT_MEASURES))
             .replace("@usage_measures@", USAGE_MEASURES)
-            .replace("@task_filters@", TASK_FILTERS)
+            .replace("@task_filters@", &task_filters("i.project_id", "t.runtime_id", "t.agent_id"))
             .replace("@usage@", &self.usage)
             .replace("@tasks@", &self.tasks)
             .replace("@agents@", &self.agents)

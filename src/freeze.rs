@@ -59,6 +59,9 @@ pub fn horizon() -> Option<TimestampWithTimeZone> {
     crate::read::one("SELECT frozen_before FROM usage_rollup.tick_state WHERE id = 1", &[], "read the frozen horizon")
 }
 
+/// The horizon in SQL when nothing is frozen (or a report does not see frozen history).
+pub const NO_HORIZON: &str = "'-infinity'::timestamptz";
+
 /// The horizon as a scalar subquery (NULL: nothing frozen), for SQL that reads it in
 /// its own snapshot: verify(), the task-day seals, and the report literals
 /// (reports/mod.rs, with_state).

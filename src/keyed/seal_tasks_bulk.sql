@@ -1,6 +1,6 @@
 -- seal_tasks.sql for many days at once ($1: a backfill's finish, the update, a
--- freeze): the same entries, set-based, frozen history included as there. A day's statement looks each task up by id (the tick's
--- plans use nested loops only); for the 90 days of the benchmark's 3M rows that was
+-- freeze): the same entries, set-based, frozen history included as there. A day's
+-- statement looks each task up by id (the tick's plans use nested loops only); for the 90 days of the benchmark's 3M rows that was
 -- 1.5M lookups, about 0.4 s a day, where hash joins over the whole tables take a
 -- few seconds in all.
 WITH day AS MATERIALIZED (

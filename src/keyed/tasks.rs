@@ -195,7 +195,7 @@ fn seal_sql(binding: &Binding, level: &Level) -> String {
 /// The frozen history's part of a seal (seal_tasks.sql, seal_tasks_bulk.sql) for
 /// blocks `width` long: none under the SQL of 0.9.0.
 fn frozen(sql: &str, width: &str) -> String {
-    const NONE: &str = "'-infinity'::timestamptz";
+    use crate::freeze::NO_HORIZON as NONE;
     if !crate::freeze::installed() {
         return ["@frozen_present@", "@frozen_present_days@", "@frozen_single@"]
             .iter()

@@ -340,12 +340,14 @@ fn rollup_usage_sql(cells: &str, bucket_key: &str, group: &str, key: &str, local
 
 /// usage.sql with the watermark and the frozen horizon as literals.
 fn usage_template() -> String {
-    let (candidates, rows) = if frozen::visible() { frozen::FROZEN_VARIANTS } else { ("", "") };
+    let visible = frozen::visible();
+    let (candidates, rows) = frozen::variants(visible);
     with_state(
         &USAGE
             .replace("@dirty@", DIRTY)
-            .replace("@frozen_candidates@", candidates)
-            .replace("@frozen_candidate_rows@", rows),
+            .replace("@frozen_candidates@", &candidates)
+            .replace("@frozen_candidate_rows@", &rows),
+        visible,
     )
 }
 
@@ -355,12 +357,11 @@ fn usage_template() -> String {
 /// is STABLE and so runs the report query in that same snapshot. (pgrx's Spi takes
 /// a new snapshot once the transaction has written anything; a newer watermark
 /// than the report's snapshot sees would leave rows of a tick that committed in
-/// between out of both the rollup and the raw tail.)
-fn with_state(sql: &str) -> String {
-    let frozen_visible = frozen::visible();
+/// between out of both the rollup and the raw tail.) `frozen_visible`: frozen::visible().
+fn with_state(sql: &str, frozen_visible: bool) -> String {
     if !sql.contains("@watermark@") && !(frozen_visible && sql.contains("@frozen@")) {
         // (nothing to read: a report from the raw rows alone)
-        return sql.replace("@frozen@", frozen::NO_HORIZON);
+        return sql.replace("@frozen@", crate::freeze::NO_HORIZON);
     }
     let (watermark, frozen) = state_literals(frozen_visible);
     sql.replace("@watermark@", &watermark).replace("@frozen@", &frozen)
@@ -441,9 +442,11 @@ fn _task_report_sql(kind: &str, grouping: &str) -> String {
         "starts" => STARTS,
         _ => KPI_TASKS,
     };
-    let template = crate::template::expand(template, "task_rows", frozen::task_rows).replace("@task_row_filters@", frozen::TASK_ROW_FILTERS);
+    let visible = frozen::visible();
+    let template = crate::template::expand(template, "task_rows", |x| frozen::task_rows(x, visible))
+        .replace("@task_row_filters@", &frozen::task_row_filters());
     let sql = binding.render(&template.replace("@report_usage_rows@", REPORT_USAGE_ROWS).replace("@rowgroup@", rowgroup));
-    with_state(&sql.replace("@frozen_tasks@", &frozen::fragment(frozen::FROZEN_TASKS)))
+    with_state(&sql.replace("@frozen_tasks@", &frozen::fragment(frozen::FROZEN_TASKS, visible)), visible)
 }
 
 /// kpis' task count from the sealed task days and hours (usage_rollup.key_task,
@@ -454,12 +457,13 @@ fn kpi_tasks_keyed_sql() -> String {
     } else {
         (TASK_DAYS, NO_TASK_HOURS, NO_TASK_HOURS)
     };
+    let visible = frozen::visible();
     let keyed = KPI_TASKS_KEYED
         .replace("@key_task_hour@", hours)
         .replace("@key_task_hour_count@", hour_counts)
-        .replace("@frozen_rest@", &frozen::fragment(frozen::FROZEN_REST));
+        .replace("@frozen_rest@", &frozen::fragment(frozen::FROZEN_REST, visible));
     let sql = format!("WITH\n{}{}{}", DIRTY, tiling("_key_blocks", &sealed(blocks), Groups::Range), keyed);
-    with_state(&Binding::require("a report").render(&expand_group_at(&sql, IN_RANGE)))
+    with_state(&Binding::require("a report").render(&expand_group_at(&sql, IN_RANGE)), visible)
 }
 
 /// For reports over the range as a whole: the group of an instant is before (-1),
@@ -481,8 +485,9 @@ fn _task_query_sql(kind: &str, grouping: &str, from_rollup: bool) -> String {
         return _task_report_sql(kind, grouping);
     }
     let binding = Binding::require("a report");
+    let visible = frozen::visible();
     let queued = |template: &str| {
-        with_state(&template.replace("@dirty_tasks@", DIRTY_TASKS).replace("@cells@", &crate::runs::cells_of_buckets()))
+        with_state(&template.replace("@dirty_tasks@", DIRTY_TASKS).replace("@cells@", &crate::runs::cells_of_buckets()), visible)
     };
     if kind == "starts" {
         return binding.render(&queued(TASKS_STARTS));
