@@ -71,8 +71,13 @@ fn _backfill_plan(
                 Spi::get_one_with_args(&format!("SELECT $1 < '{BUCKET_LIMIT}'::timestamptz"), &[ts.into()])
                     .or_raise("check the backfill range");
             if inside != Some(true) {
-                Error::TimestampOutOfRange { function: "backfill", argument, value: ts.to_string(), last: BUCKET_LIMIT }
-                    .raise();
+                Error::TimestampOutOfRange {
+                    function: "backfill",
+                    argument,
+                    value: ts.to_string(),
+                    last: BUCKET_LIMIT,
+                }
+                .raise();
             }
         }
     }
@@ -144,7 +149,8 @@ fn _backfill_plan(
     let (f, t, w, n, reversed) = plan;
     let n = if reversed == Some(true) { 0 } else { n.unwrap_or(0) };
     if n > MAX_SLICES {
-        Error::TooManySlices { slices: n, width: w.map(|w| w.to_string()).unwrap_or_default(), max: MAX_SLICES }.raise();
+        Error::TooManySlices { slices: n, width: w.map(|w| w.to_string()).unwrap_or_default(), max: MAX_SLICES }
+            .raise();
     }
     if n == 0 {
         pgrx::notice!("backfill: no usage rows in the range, nothing to do");
@@ -229,7 +235,8 @@ fn _backfill_slice(
 
 /// A progress NOTICE: the stable facts as the message, timings as the detail.
 fn progress(message: Option<String>, detail: Option<String>) {
-    let mut report = ErrorReport::new(PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION, message.unwrap_or_default(), "backfill");
+    let mut report =
+        ErrorReport::new(PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION, message.unwrap_or_default(), "backfill");
     if let Some(d) = detail {
         report = report.set_detail(d);
     }
@@ -240,7 +247,13 @@ fn progress(message: Option<String>, detail: Option<String>) {
 /// (recomputing, not appending, the rows a slice already read: see tick::rebuild_cut).
 #[pg_extern(volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
-fn _backfill_finish(full_history: bool, bound: TimestampWithTimeZone, slices: i32, started_at: TimestampWithTimeZone, rows: i64) {
+fn _backfill_finish(
+    full_history: bool,
+    bound: TimestampWithTimeZone,
+    slices: i32,
+    started_at: TimestampWithTimeZone,
+    rows: i64,
+) {
     require_execute("backfill");
     // kept in the signature for the SQL of earlier versions, which passes them
     let _ = (full_history, bound);

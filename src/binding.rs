@@ -29,7 +29,8 @@ pub fn bucket_edge(t: TimestampWithTimeZone, task: &str) -> i64 {
 
 /// The timestamp of an instant in microseconds since 2000-01-01 00:00 UTC.
 pub fn timestamp(t: i64, task: &str) -> TimestampWithTimeZone {
-    TimestampWithTimeZone::try_from(t).unwrap_or_else(|_| pgrx::error!("usage_rollup could not {task}: {t} is not a timestamp"))
+    TimestampWithTimeZone::try_from(t)
+        .unwrap_or_else(|_| pgrx::error!("usage_rollup could not {task}: {t} is not a timestamp"))
 }
 
 /// The coarser widths of usage_rollup.rollup_ws, in minutes, each made of whole
@@ -112,12 +113,12 @@ impl Binding {
                     Error::BoundTableDropped { tables: gone }.raise();
                 }
                 Binding {
-                usage: row.get(1).or_raise("read the binding").unwrap_or_default(),
-                tasks: row.get(2).or_raise("read the binding").unwrap_or_default(),
-                agents: row.get(3).or_raise("read the binding").unwrap_or_default(),
-                issues: row.get(4).or_raise("read the binding").unwrap_or_default(),
-                has_cost: row.get(5).or_raise("read the binding").unwrap_or(false),
-                has_failure_reason: row.get(6).or_raise("read the binding").unwrap_or(false),
+                    usage: row.get(1).or_raise("read the binding").unwrap_or_default(),
+                    tasks: row.get(2).or_raise("read the binding").unwrap_or_default(),
+                    agents: row.get(3).or_raise("read the binding").unwrap_or_default(),
+                    issues: row.get(4).or_raise("read the binding").unwrap_or_default(),
+                    has_cost: row.get(5).or_raise("read the binding").unwrap_or(false),
+                    has_failure_reason: row.get(6).or_raise("read the binding").unwrap_or(false),
                 }
             })
         })
@@ -135,19 +136,18 @@ impl Binding {
     /// `@usage_measures@` and `@task_filters@` (see above), and `@sum_usage(x)@`:
     /// the ten report measures of rows aliased x summed (rollup rows into a report).
     pub fn render(&self, template: &str) -> String {
-        crate::template::expand(template, "sum_usage", |alias| crate::template::sums(alias, crate::template::REPORT_MEASURES))
-            .replace("@usage_measures@", USAGE_MEASURES)
-            .replace("@task_filters@", &task_filters("i.project_id", "t.runtime_id", "t.agent_id"))
-            .replace("@usage@", &self.usage)
-            .replace("@tasks@", &self.tasks)
-            .replace("@agents@", &self.agents)
-            .replace("@issues@", &self.issues)
-            .replace("@cost@", if self.has_cost { "u.cost_usd_ticks" } else { "NULL::bigint" })
-            .replace(
-                "@failure_reason@",
-                if self.has_failure_reason { "t.failure_reason" } else { "NULL::text" },
-            )
-            .replace("@bucket@", BUCKET_EXPR)
+        crate::template::expand(template, "sum_usage", |alias| {
+            crate::template::sums(alias, crate::template::REPORT_MEASURES)
+        })
+        .replace("@usage_measures@", USAGE_MEASURES)
+        .replace("@task_filters@", &task_filters("i.project_id", "t.runtime_id", "t.agent_id"))
+        .replace("@usage@", &self.usage)
+        .replace("@tasks@", &self.tasks)
+        .replace("@agents@", &self.agents)
+        .replace("@issues@", &self.issues)
+        .replace("@cost@", if self.has_cost { "u.cost_usd_ticks" } else { "NULL::bigint" })
+        .replace("@failure_reason@", if self.has_failure_reason { "t.failure_reason" } else { "NULL::text" })
+        .replace("@bucket@", BUCKET_EXPR)
     }
 }
 

@@ -109,7 +109,8 @@ const FREEZE_VARIANTS: &str = "INSERT INTO usage_rollup.variant_frozen
 fn freeze(before: Option<TimestampWithTimeZone>) -> Option<TimestampWithTimeZone> {
     crate::standby::require_primary("freeze");
     crate::tick::require_read_committed("freeze()");
-    let before = before.unwrap_or_else(|| Error::NullArgument { function: "freeze".into(), argument: "before" }.raise());
+    let before =
+        before.unwrap_or_else(|| Error::NullArgument { function: "freeze".into(), argument: "before" }.raise());
     if before.is_infinity() || before.is_neg_infinity() {
         Error::NotFinite { function: "freeze", argument: "before", value: before.to_string() }.raise();
     }
@@ -135,8 +136,11 @@ pub fn advance(binding: &Binding, before: TimestampWithTimeZone, explain: bool) 
                        WHERE u.updated_at >= s.watermark AND u.created_at > '-infinity')) END
          FROM usage_rollup.tick_state s WHERE s.id = 1 FOR UPDATE",
     );
-    let (current, target, pending): (Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>) =
-        Spi::get_three_with_args(&sql, &[before.into()]).or_raise("read the frozen horizon");
+    let (current, target, pending): (
+        Option<TimestampWithTimeZone>,
+        Option<TimestampWithTimeZone>,
+        Option<TimestampWithTimeZone>,
+    ) = Spi::get_three_with_args(&sql, &[before.into()]).or_raise("read the frozen horizon");
     let Some(target) = target else { return current };
     if current.is_some_and(|c| c >= target) {
         if explain && current.is_some_and(|c| c > target) {
@@ -150,7 +154,9 @@ pub fn advance(binding: &Binding, before: TimestampWithTimeZone, explain: bool) 
     // a NULL watermark (no tick yet) leaves nothing known to be final
     let Some(pending) = pending else {
         if explain {
-            pgrx::notice!("freeze: nothing is frozen yet: no tick has run since attach; run usage_rollup.tick() and freeze again");
+            pgrx::notice!(
+                "freeze: nothing is frozen yet: no tick has run since attach; run usage_rollup.tick() and freeze again"
+            );
         }
         return current;
     };
@@ -187,11 +193,9 @@ pub fn on_tick(binding: &Binding) {
     if after <= 0 || !installed() {
         return;
     }
-    let before: Option<TimestampWithTimeZone> = Spi::get_one_with_args(
-        "SELECT now() - pg_catalog.make_interval(secs => $1)",
-        &[(after as f64).into()],
-    )
-    .or_raise("compute the freeze_after horizon");
+    let before: Option<TimestampWithTimeZone> =
+        Spi::get_one_with_args("SELECT now() - pg_catalog.make_interval(secs => $1)", &[(after as f64).into()])
+            .or_raise("compute the freeze_after horizon");
     if let Some(before) = before {
         advance(binding, before, false);
     }

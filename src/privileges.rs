@@ -28,8 +28,12 @@ pub fn require_execute(entry_point: &str) {
         "check privileges",
     );
     if granted != Some(true) {
-        Error::NoExecute { entry_point: entry_point.into(), role: name.unwrap_or_default(), reason: "has no EXECUTE privilege on it" }
-            .raise();
+        Error::NoExecute {
+            entry_point: entry_point.into(),
+            role: name.unwrap_or_default(),
+            reason: "has no EXECUTE privilege on it",
+        }
+        .raise();
     }
 }
 

@@ -11,9 +11,10 @@ use pgrx::prelude::*;
 const JOB_NAME: &str = "usage_rollup_tick";
 
 fn require_pg_cron() {
-    let installed: bool = Spi::get_one("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron')")
-        .or_raise("look up pg_cron")
-        .unwrap_or(false);
+    let installed: bool =
+        Spi::get_one("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron')")
+            .or_raise("look up pg_cron")
+            .unwrap_or(false);
     if !installed {
         Error::PgCronMissing.raise();
     }

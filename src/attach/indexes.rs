@@ -95,12 +95,10 @@ pub fn ensure(usage: pg_sys::Oid, tasks: pg_sys::Oid, create: bool) {
 pub fn drop_created(indexes: &[String]) {
     for index in indexes {
         // the name is regclass output, already quoted and qualified
-        let exists: bool = Spi::get_one_with_args(
-            "SELECT pg_catalog.to_regclass($1) IS NOT NULL",
-            &[index.as_str().into()],
-        )
-        .or_raise("look up a created index")
-        .unwrap_or(false);
+        let exists: bool =
+            Spi::get_one_with_args("SELECT pg_catalog.to_regclass($1) IS NOT NULL", &[index.as_str().into()])
+                .or_raise("look up a created index")
+                .unwrap_or(false);
         if exists {
             Spi::run(&format!("DROP INDEX {index}")).or_raise("drop a created index");
         }

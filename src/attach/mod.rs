@@ -29,7 +29,11 @@ pub struct RegClass(pub pg_sys::Oid);
 impl FromDatum for RegClass {
     unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _typoid: pg_sys::Oid) -> Option<Self> {
         // SAFETY: a regclass datum is an oid.
-        if is_null { None } else { unsafe { pg_sys::Oid::from_datum(datum, false) }.map(RegClass) }
+        if is_null {
+            None
+        } else {
+            unsafe { pg_sys::Oid::from_datum(datum, false) }.map(RegClass)
+        }
     }
 }
 
@@ -195,8 +199,11 @@ fn detach() {
         return;
     };
     for oid in oids {
-        let name: Option<String> = Spi::get_one_with_args("SELECT (SELECT $1::regclass::text FROM pg_catalog.pg_class WHERE oid = $1)", &[oid.into()])
-            .or_raise("read the binding");
+        let name: Option<String> = Spi::get_one_with_args(
+            "SELECT (SELECT $1::regclass::text FROM pg_catalog.pg_class WHERE oid = $1)",
+            &[oid.into()],
+        )
+        .or_raise("read the binding");
         if let Some(name) = name {
             check_owner("detach", oid, &name);
         }

@@ -15,7 +15,8 @@ const VERIFY_KEYED: &str = include_str!("verify_keyed.sql");
 #[pg_extern(stable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
 fn _verify_sql(from_ts: Option<TimestampWithTimeZone>, to_ts: Option<TimestampWithTimeZone>) -> String {
-    let from = from_ts.unwrap_or_else(|| Error::NullArgument { function: "verify".into(), argument: "from_ts" }.raise());
+    let from =
+        from_ts.unwrap_or_else(|| Error::NullArgument { function: "verify".into(), argument: "from_ts" }.raise());
     let to = to_ts.unwrap_or_else(|| Error::NullArgument { function: "verify".into(), argument: "to_ts" }.raise());
     if from > to {
         Error::InvalidRange { what: "verify range", from: from.to_string(), to: to.to_string() }.raise();
@@ -36,13 +37,12 @@ fn _verify_sql(from_ts: Option<TimestampWithTimeZone>, to_ts: Option<TimestampWi
     // each coarser per-workspace width over the blocks the range touches
     let ws_blocks = recompute::coarse_widths()
         .into_iter()
-        .map(|(width, _)| {
-            format!("({width}::smallint, {}, {})", bin_of(&from, width), bin_end(&to_end, width))
-        })
+        .map(|(width, _)| format!("({width}::smallint, {}, {})", bin_of(&from, width), bin_end(&to_end, width)))
         .collect::<Vec<_>>()
         .join(", ");
     let keyed = if crate::keyed::installed() { VERIFY_KEYED } else { "" };
-    VERIFY.replace("@keyed@", keyed)
+    VERIFY
+        .replace("@keyed@", keyed)
         .replace("usage_rollup.bucket_of($1)", &from)
         .replace("@ws_blocks@", &ws_blocks)
         .replace("@to_end@", &to_end)

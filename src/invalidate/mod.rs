@@ -46,7 +46,13 @@ fn relname(oid: pg_sys::Oid) -> String {
 
 /// Install (or repair: CREATE OR REPLACE) every trigger. (The table oids some of
 /// them pass as arguments are no longer read: triggers.sql reads the binding.)
-pub fn install(usage: pg_sys::Oid, tasks: pg_sys::Oid, agents: pg_sys::Oid, issues: pg_sys::Oid, has_failure_reason: bool) {
+pub fn install(
+    usage: pg_sys::Oid,
+    tasks: pg_sys::Oid,
+    agents: pg_sys::Oid,
+    issues: pg_sys::Oid,
+    has_failure_reason: bool,
+) {
     let (u, t, a, i) = (relname(usage), relname(tasks), relname(agents), relname(issues));
     let (uo, to) = (usage.to_u32(), tasks.to_u32());
     let statements = [
@@ -140,12 +146,10 @@ pub fn install(usage: pg_sys::Oid, tasks: pg_sys::Oid, agents: pg_sys::Oid, issu
 /// TRUNCATE fires the TRUNCATE triggers of all its partitions, which carry their own
 /// (partitions.sql), and one on the table itself would queue every bucket again.
 fn truncate_trigger(name: &str, oid: pg_sys::Oid, table: &str) -> String {
-    let partitioned = Spi::get_one_with_args::<bool>(
-        "SELECT relkind = 'p' FROM pg_catalog.pg_class WHERE oid = $1",
-        &[oid.into()],
-    )
-    .or_raise("look up a source table")
-    .unwrap_or(false);
+    let partitioned =
+        Spi::get_one_with_args::<bool>("SELECT relkind = 'p' FROM pg_catalog.pg_class WHERE oid = $1", &[oid.into()])
+            .or_raise("look up a source table")
+            .unwrap_or(false);
     if partitioned {
         format!("DROP TRIGGER IF EXISTS {name} ON {table}")
     } else {

@@ -79,11 +79,8 @@ pub unsafe extern "C-unwind" fn usage_rollup_partition_ddl(fcinfo: pg_sys::Funct
     for table in effect.leaving {
         // (_enqueue_partition decides whether the table is a partition of ours, and
         // whether the caller may drop it)
-        Spi::run_with_args(
-            "SELECT usage_rollup._enqueue_partition($1, NULL, $2)",
-            &[table.into(), caller.into()],
-        )
-        .or_raise("queue the buckets of a partition that leaves");
+        Spi::run_with_args("SELECT usage_rollup._enqueue_partition($1, NULL, $2)", &[table.into(), caller.into()])
+            .or_raise("queue the buckets of a partition that leaves");
     }
     if !effect.schemas.is_empty() || !effect.roles.is_empty() {
         Spi::run_with_args(

@@ -70,7 +70,8 @@ pub fn touched_range(from: TimestampWithTimeZone, to: TimestampWithTimeZone) {
         return;
     }
     let days = days_of_range("SELECT b.bucket_start FROM usage_rollup.key_rollup_block b WHERE b.width = 1440");
-    Spi::run_with_args(&unseal(&days), &[from.into(), to.into()]).or_raise("queue the keyed blocks of the filled range");
+    Spi::run_with_args(&unseal(&days), &[from.into(), to.into()])
+        .or_raise("queue the keyed blocks of the filled range");
 }
 
 /// The UTC days of the bucket starts $1 (a query of column day).
@@ -128,7 +129,12 @@ fn finished_days(cut: TimestampWithTimeZone, limit: i64) -> Vec<TimestampWithTim
 
 /// The days of `queue` (a relation of day starts, as bucket_start) that ended at least
 /// `margin` before `cut`, newest first (at most `limit`).
-pub(crate) fn finished(queue: &str, margin: &str, cut: TimestampWithTimeZone, limit: i64) -> Vec<TimestampWithTimeZone> {
+pub(crate) fn finished(
+    queue: &str,
+    margin: &str,
+    cut: TimestampWithTimeZone,
+    limit: i64,
+) -> Vec<TimestampWithTimeZone> {
     Spi::get_one_with_args::<Vec<TimestampWithTimeZone>>(
         &format!(
             "SELECT pg_catalog.array_agg(bucket_start) FROM (

@@ -148,7 +148,8 @@ fn finished_days(cut: TimestampWithTimeZone, limit: i64) -> Vec<TimestampWithTim
 /// Rebuild the entries of these days from the raw rows and list them; their
 /// hours go (a sealed day stands for them).
 fn seal(binding: &Binding, days: &[TimestampWithTimeZone]) {
-    let (Some(first), Some(last)) = (days.iter().min_by_key(|d| d.into_inner()), days.iter().max_by_key(|d| d.into_inner()))
+    let (Some(first), Some(last)) =
+        (days.iter().min_by_key(|d| d.into_inner()), days.iter().max_by_key(|d| d.into_inner()))
     else {
         return;
     };
@@ -330,7 +331,8 @@ pub fn analyze() {
         Spi::run("ANALYZE usage_rollup.key_task, usage_rollup.key_task_day").or_raise("analyze the task days");
     }
     if hours_installed() {
-        Spi::run("ANALYZE usage_rollup.key_task_hour, usage_rollup.key_task_hour_count").or_raise("analyze the task hours");
+        Spi::run("ANALYZE usage_rollup.key_task_hour, usage_rollup.key_task_hour_count")
+            .or_raise("analyze the task hours");
     }
 }
 

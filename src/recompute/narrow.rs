@@ -24,7 +24,15 @@ const COUNT: &str = "SELECT (SELECT count(*) FROM removed) + (SELECT count(*) FR
 const KEYS: &str = "SELECT count(*), coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(c)), '[]'::jsonb)::text
 FROM (SELECT * FROM removed UNION ALL SELECT * FROM written) c";
 
-fn refresh(width: i16, source: &str, bucket: &str, source_scope: &str, scope: &str, args: &[DatumWithOid], result: &str) -> (i64, String) {
+fn refresh(
+    width: i16,
+    source: &str,
+    bucket: &str,
+    source_scope: &str,
+    scope: &str,
+    args: &[DatumWithOid],
+    result: &str,
+) -> (i64, String) {
     let empty = Spi::get_one_with_args::<bool>(
         &format!("SELECT NOT EXISTS (SELECT 1 FROM usage_rollup.rollup_ws w WHERE w.width = {width} AND {scope})"),
         args,

@@ -11,8 +11,8 @@
 //! with the caller's rights.
 
 use crate::errors::Error;
-use crate::read;
 use crate::privileges::{require_execute, rls_applies, session_role};
+use crate::read;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
@@ -45,7 +45,8 @@ fn _check_report_access(report: &str) {
     require_execute(report);
     let role = session_role();
     if bound_relations().into_iter().chain(rollup_oids()).any(|oid| rls_applies(oid, role)) {
-        let name: Option<String> = read::one("SELECT pg_catalog.pg_get_userbyid($1)::text", &[role.into()], "name the role");
+        let name: Option<String> =
+            read::one("SELECT pg_catalog.pg_get_userbyid($1)::text", &[role.into()], "name the role");
         Error::NoExecute {
             entry_point: report.into(),
             role: name.unwrap_or_default(),

@@ -200,7 +200,14 @@ fn ts(t: i64) -> TimestampWithTimeZone {
 /// left, the largest aligned block that ends by the next edge and holds no dirty
 /// bucket (widths divide each other, so this is the fewest blocks), and, when
 /// `sealed` is given, is a 15-minute bucket or a sealed block.
-fn tile(widths: &[i64], start: i64, end: i64, edges: Vec<i64>, mut dirty: Vec<i64>, sealed: Option<&Sealed>) -> Vec<(i64, i64, i64)> {
+fn tile(
+    widths: &[i64],
+    start: i64,
+    end: i64,
+    edges: Vec<i64>,
+    mut dirty: Vec<i64>,
+    sealed: Option<&Sealed>,
+) -> Vec<(i64, i64, i64)> {
     let mut cuts: Vec<i64> = edges.into_iter().filter(|e| *e > start && *e < end).collect();
     cuts.push(end);
     cuts.sort_unstable();
@@ -282,7 +289,10 @@ mod tests {
         // every block in exactly one run of its width and group, runs never touch
         // a neighbour of the same width and group (they would be one run)
         for (w, t, g) in &blocks {
-            let n = runs.iter().filter(|(rw, rg, from, to)| rw == w && rg == g && from <= t && t + w * MINUTE <= *to).count();
+            let n = runs
+                .iter()
+                .filter(|(rw, rg, from, to)| rw == w && rg == g && from <= t && t + w * MINUTE <= *to)
+                .count();
             assert_eq!(n, 1, "block ({w}, {t}) in {n} runs");
         }
         let covered: i64 = runs.iter().map(|(_, _, from, to)| to - from).sum();

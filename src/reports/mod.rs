@@ -8,14 +8,28 @@ mod blocks;
 mod frozen;
 
 use crate::binding::Binding;
+use crate::catalog;
 use crate::errors::Error;
 use crate::read;
-use crate::catalog;
 use crate::tz;
 use pgrx::datum::Date;
 use pgrx::prelude::*;
 
-pgrx::extension_sql_file!("reports.sql", name = "reports_sql", requires = [_report_window, _usage_report_sql, _usage_query_sql, _issue_usage_sql, _task_report_sql, _task_query_sql, access::_read_mode, access::_check_report_access, "tick_sql"]);
+pgrx::extension_sql_file!(
+    "reports.sql",
+    name = "reports_sql",
+    requires = [
+        _report_window,
+        _usage_report_sql,
+        _usage_query_sql,
+        _issue_usage_sql,
+        _task_report_sql,
+        _task_query_sql,
+        access::_read_mode,
+        access::_check_report_access,
+        "tick_sql"
+    ]
+);
 
 const USAGE: &str = include_str!("usage.sql");
 
@@ -48,9 +62,8 @@ const CELLS_KEY: &str = include_str!("cells_key.sql");
 /// order. (Arithmetic on the blocks, not on $8: a range may start at the first
 /// timestamp.)
 fn sealed(blocks: &str) -> String {
-    let near = format!(
-        "FROM {blocks} k WHERE k.bucket_start < $9 AND k.bucket_start + k.width * '00:01:00'::interval > $8"
-    );
+    let near =
+        format!("FROM {blocks} k WHERE k.bucket_start < $9 AND k.bucket_start + k.width * '00:01:00'::interval > $8");
     format!(
         ",
         (SELECT pg_catalog.array_agg(k.width ORDER BY k.width, k.bucket_start) {near}),
@@ -66,10 +79,14 @@ macro_rules! sealed_task_days {
     };
 }
 const TASK_DAYS: &str = concat!("(", sealed_task_days!(), ")");
-const TASK_BLOCKS: &str =
-    concat!("(", sealed_task_days!(), "\n          UNION ALL SELECT 60, h.bucket_start FROM usage_rollup.key_task_hour_block h)");
+const TASK_BLOCKS: &str = concat!(
+    "(",
+    sealed_task_days!(),
+    "\n          UNION ALL SELECT 60, h.bucket_start FROM usage_rollup.key_task_hour_block h)"
+);
 /// The task hours' tables as empty relations, for the SQL of 0.7.0.
-const NO_TASK_HOURS: &str = "(SELECT NULL::uuid AS task_id, NULL::timestamptz AS bucket_start, NULL::uuid AS workspace_id,
+const NO_TASK_HOURS: &str =
+    "(SELECT NULL::uuid AS task_id, NULL::timestamptz AS bucket_start, NULL::uuid AS workspace_id,
           NULL::boolean AS single, NULL::bigint AS single_tasks WHERE false)";
 const KPI_TASKS_KEYED: &str = include_str!("kpi_tasks_keyed.sql");
 const TASKS: &str = include_str!("tasks.sql");
@@ -130,13 +147,19 @@ fn _report_window(
     if workspace_id.is_none() {
         Error::NullArgument { function: function.into(), argument: "workspace_id" }.raise();
     }
-    let from = from_date.unwrap_or_else(|| Error::NullArgument { function: function.into(), argument: "from_date" }.raise());
+    let from =
+        from_date.unwrap_or_else(|| Error::NullArgument { function: function.into(), argument: "from_date" }.raise());
     let to = to_date.unwrap_or_else(|| Error::NullArgument { function: function.into(), argument: "to_date" }.raise());
     // infinite dates first (they cannot be subtracted), the window's bounds last
     for (argument, date) in [("from_date", from), ("to_date", to)] {
         if date.is_infinity() || date.is_neg_infinity() {
-            Error::DateOutOfRange { argument, value: date.to_string(), first: FIRST_REPORT_DATE, last: LAST_REPORT_DATE }
-                .raise();
+            Error::DateOutOfRange {
+                argument,
+                value: date.to_string(),
+                first: FIRST_REPORT_DATE,
+                last: LAST_REPORT_DATE,
+            }
+            .raise();
         }
     }
     let (days, valid): (Option<i32>, Option<bool>) =
@@ -155,8 +178,13 @@ fn _report_window(
             "check the dates",
         );
         if inside != Some(true) {
-            Error::DateOutOfRange { argument, value: date.to_string(), first: FIRST_REPORT_DATE, last: LAST_REPORT_DATE }
-                .raise();
+            Error::DateOutOfRange {
+                argument,
+                value: date.to_string(),
+                first: FIRST_REPORT_DATE,
+                last: LAST_REPORT_DATE,
+            }
+            .raise();
         }
     }
     let zone = tz::resolve(tz, viewer_id);
@@ -185,7 +213,12 @@ fn _usage_report_sql(grouping: &str, exact_raw: bool) -> String {
     // the group key over the rollup's bucket columns, over a raw row, and (for the
     // per-bucket sums) the key column kept per bucket and the key from local time
     let (group, rowgroup, key, local_group) = match grouping {
-        "day" => ("(bucket_start AT TIME ZONE $4)::date", "(u.created_at AT TIME ZONE $4)::date", "NULL::uuid", "l.local_ts::date"),
+        "day" => (
+            "(bucket_start AT TIME ZONE $4)::date",
+            "(u.created_at AT TIME ZONE $4)::date",
+            "NULL::uuid",
+            "l.local_ts::date",
+        ),
         "hour" => (
             "extract(hour FROM bucket_start AT TIME ZONE $4)::integer",
             "extract(hour FROM u.created_at AT TIME ZONE $4)::integer",
@@ -215,7 +248,11 @@ fn _usage_query_sql(group_by: &str, exact_raw: bool, unfiltered: bool) -> String
     // (the per-workspace path needs the SQL of 0.3.0: see recompute::coarse_widths)
     if !exact_raw && unfiltered && matches!(group_by, "day" | "hour" | "none") && catalog::sql_0_3_installed() {
         usage_ws_sql(group_by)
-    } else if !exact_raw && unfiltered && matches!(group_by, "agent" | "project" | "runtime") && catalog::sql_0_6_installed() {
+    } else if !exact_raw
+        && unfiltered
+        && matches!(group_by, "agent" | "project" | "runtime")
+        && catalog::sql_0_6_installed()
+    {
         usage_key_sql(group_by)
     } else {
         _usage_report_sql(group_by, exact_raw)
@@ -445,7 +482,8 @@ fn _task_report_sql(kind: &str, grouping: &str) -> String {
     let visible = frozen::visible();
     let template = crate::template::expand(template, "task_rows", |x| frozen::task_rows(x, visible))
         .replace("@task_row_filters@", &frozen::task_row_filters());
-    let sql = binding.render(&template.replace("@report_usage_rows@", REPORT_USAGE_ROWS).replace("@rowgroup@", rowgroup));
+    let sql =
+        binding.render(&template.replace("@report_usage_rows@", REPORT_USAGE_ROWS).replace("@rowgroup@", rowgroup));
     with_state(&sql.replace("@frozen_tasks@", &frozen::fragment(frozen::FROZEN_TASKS, visible)), visible)
 }
 
@@ -487,7 +525,10 @@ fn _task_query_sql(kind: &str, grouping: &str, from_rollup: bool) -> String {
     let binding = Binding::require("a report");
     let visible = frozen::visible();
     let queued = |template: &str| {
-        with_state(&template.replace("@dirty_tasks@", DIRTY_TASKS).replace("@cells@", &crate::runs::cells_of_buckets()), visible)
+        with_state(
+            &template.replace("@dirty_tasks@", DIRTY_TASKS).replace("@cells@", &crate::runs::cells_of_buckets()),
+            visible,
+        )
     };
     if kind == "starts" {
         return binding.render(&queued(TASKS_STARTS));

@@ -21,7 +21,8 @@ const APPLY: &str = include_str!("apply.sql");
 /// reports, which tile the range as a whole): weeks and days inside it, 15 minutes
 /// at its ends (a sparse workload has about one agent row per task and 15 minutes:
 /// hourly and six-hour rows would add as many again for little).
-const WIDTHS: &str = "VALUES ('c'::\"char\", false, 15::smallint), ('c', false, 60), ('c', false, 360), ('c', false, 1440), \
+const WIDTHS: &str =
+    "VALUES ('c'::\"char\", false, 15::smallint), ('c', false, 60), ('c', false, 360), ('c', false, 1440), \
      ('c', false, 10080), ('c', true, 15), ('c', true, 1440), ('c', true, 10080), ('s', false, 15)";
 
 /// The end of the bucket that starts at `start`: the last bucket before the end of
@@ -59,7 +60,9 @@ pub fn build() {
     for statement in [
         "DELETE FROM usage_rollup.dirty_task_bucket".to_string(),
         "DELETE FROM usage_rollup.task_rollup".to_string(),
-        binding.render(&BUILD.replace("@cells@", CELLS).replace("@completed@", "@tasks@ t").replace("@started@", "@tasks@ t")),
+        binding.render(
+            &BUILD.replace("@cells@", CELLS).replace("@completed@", "@tasks@ t").replace("@started@", "@tasks@ t"),
+        ),
         BUILD_WIDTHS.replace("@widths@", WIDTHS),
     ] {
         Spi::run(&statement).or_raise("build the run rollup");
@@ -98,7 +101,9 @@ pub fn refresh(binding: &Binding, horizon: Option<TimestampWithTimeZone>) -> i64
     if buckets.is_empty() {
         return frozen;
     }
-    let sql = binding.render(&REFRESH.replace("@apply@", &APPLY.replace("@widths@", WIDTHS)).replace("@cells@", &cells_of_buckets()));
+    let sql = binding.render(
+        &REFRESH.replace("@apply@", &APPLY.replace("@widths@", WIDTHS)).replace("@cells@", &cells_of_buckets()),
+    );
     let emptied: Option<String> = Spi::get_one_with_args(&sql, &[buckets.into()]).or_raise("recompute the run rollup");
     let emptied = emptied.unwrap_or_else(|| "[]".into());
     if emptied != "[]" {

@@ -12,7 +12,11 @@ use crate::recompute;
 use crate::settings;
 use pgrx::prelude::*;
 
-pgrx::extension_sql_file!("tick.sql", name = "tick_sql", requires = ["catalog", _tick_locked, _record_failure, standby::_require_primary]);
+pgrx::extension_sql_file!(
+    "tick.sql",
+    name = "tick_sql",
+    requires = ["catalog", _tick_locked, _record_failure, standby::_require_primary]
+);
 
 /// The window a tick covers: [watermark, upper).
 pub struct Window {
@@ -166,7 +170,11 @@ fn _tick_locked(started_at: TimestampWithTimeZone) -> i64 {
         ("", "", "")
     };
     // (the column comes with the SQL of 0.10.0, as does any horizon)
-    let frozen = if ignored > 0 { format!(", frozen_changes_ignored = frozen_changes_ignored + {ignored}") } else { String::new() };
+    let frozen = if ignored > 0 {
+        format!(", frozen_changes_ignored = frozen_changes_ignored + {ignored}")
+    } else {
+        String::new()
+    };
 
     Spi::run_with_args(
         &format!(

@@ -77,7 +77,10 @@ impl Clock {
                 // SAFETY: timestamptz_zone(text, timestamptz) is strict and returns a
                 // pass-by-value timestamp.
                 let local = unsafe {
-                    pgrx::direct_function_call::<i64>(pg_sys::timestamptz_zone, &[Some(*name), Some(pg_sys::Datum::from(t))])
+                    pgrx::direct_function_call::<i64>(
+                        pg_sys::timestamptz_zone,
+                        &[Some(*name), Some(pg_sys::Datum::from(t))],
+                    )
                 };
                 local.unwrap_or_else(|| pgrx::error!("usage_rollup could not convert {t} to local time"))
             }
@@ -93,7 +96,12 @@ impl Clock {
 /// fall-back from after a midnight to before it inside one hour, which would leave
 /// and re-enter a date; no zone in the test tz_edges does that, so no test fails
 /// without it.)
-fn edges(clock: &Clock, start: TimestampWithTimeZone, end: TimestampWithTimeZone, group: impl Fn(i64) -> i64) -> Vec<TimestampWithTimeZone> {
+fn edges(
+    clock: &Clock,
+    start: TimestampWithTimeZone,
+    end: TimestampWithTimeZone,
+    group: impl Fn(i64) -> i64,
+) -> Vec<TimestampWithTimeZone> {
     let (start, end) = (bucket_edge(start, TASK), bucket_edge(end, TASK));
     let mut found = Vec::new();
     let mut t = start;
@@ -120,7 +128,11 @@ fn edges(clock: &Clock, start: TimestampWithTimeZone, end: TimestampWithTimeZone
 /// starts (tiling.sql's edges for reports grouped by local day).
 #[pg_extern(immutable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
-fn _day_edges(range_start: TimestampWithTimeZone, range_end: TimestampWithTimeZone, zone: &str) -> Vec<TimestampWithTimeZone> {
+fn _day_edges(
+    range_start: TimestampWithTimeZone,
+    range_end: TimestampWithTimeZone,
+    zone: &str,
+) -> Vec<TimestampWithTimeZone> {
     let clock = Clock::new(zone);
     edges(&clock, range_start, range_end, |local| local.div_euclid(DAY))
 }

@@ -6,8 +6,8 @@
 mod edges;
 mod resolve;
 
-pub use resolve::resolve;
 use pgrx::prelude::*;
+pub use resolve::resolve;
 
 /// The zone reports use: tz if given (validated), else the viewer's stored zone,
 /// else UTC.
@@ -21,8 +21,15 @@ fn resolve_tz(tz: default!(Option<&str>, "NULL"), viewer_id: default!(Option<pgr
 /// local_today(...) - (N - 1), a local midnight, never a UTC one.
 #[pg_extern(stable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
-fn local_today(tz: default!(Option<&str>, "NULL"), viewer_id: default!(Option<pgrx::Uuid>, "NULL")) -> pgrx::datum::Date {
+fn local_today(
+    tz: default!(Option<&str>, "NULL"),
+    viewer_id: default!(Option<pgrx::Uuid>, "NULL"),
+) -> pgrx::datum::Date {
     let zone = resolve(tz, viewer_id);
-    crate::read::one::<pgrx::datum::Date>("SELECT (pg_catalog.now() AT TIME ZONE $1)::date", &[zone.clone().into()], "compute today's date")
-        .unwrap_or_else(|| pgrx::error!("usage_rollup could not compute today's date in \"{zone}\""))
+    crate::read::one::<pgrx::datum::Date>(
+        "SELECT (pg_catalog.now() AT TIME ZONE $1)::date",
+        &[zone.clone().into()],
+        "compute today's date",
+    )
+    .unwrap_or_else(|| pgrx::error!("usage_rollup could not compute today's date in \"{zone}\""))
 }

@@ -122,7 +122,11 @@ pub fn canonical(value: &str) -> Result<&'static str, Rejection> {
                  opposite sign (\"UTC+8\" is 8 hours west of Greenwich), and it has no daylight saving rules."
             ),
             hint: match example_zone {
-                Some(z) => format!("Use an IANA zone name such as \"{z}\" (UTC{}{:02}:00).", if east < 0 { '-' } else { '+' }, east.abs()),
+                Some(z) => format!(
+                    "Use an IANA zone name such as \"{z}\" (UTC{}{:02}:00).",
+                    if east < 0 { '-' } else { '+' },
+                    east.abs()
+                ),
                 None => example.into(),
             },
         });
@@ -143,10 +147,7 @@ pub fn canonical(value: &str) -> Result<&'static str, Rejection> {
         hint: if suggestions.is_empty() {
             example.into()
         } else {
-            format!(
-                "Did you mean {}?",
-                suggestions.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ")
-            )
+            format!("Did you mean {}?", suggestions.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", "))
         },
     })
 }
@@ -172,8 +173,12 @@ fn posix_offset(value: &str) -> Option<i32> {
             &value[letters..]
         }
     };
-    let digits: String =
-        rest.chars().enumerate().take_while(|(i, c)| c.is_ascii_digit() || (*i == 0 && "+-".contains(*c))).map(|(_, c)| c).collect();
+    let digits: String = rest
+        .chars()
+        .enumerate()
+        .take_while(|(i, c)| c.is_ascii_digit() || (*i == 0 && "+-".contains(*c)))
+        .map(|(_, c)| c)
+        .collect();
     match digits.parse::<i32>() {
         Ok(hours) => Some(hours),
         Err(_) if value.contains(',') => Some(0),
@@ -313,8 +318,17 @@ mod unit {
 
     #[test]
     fn iana_names_pass_and_are_canonical() {
-        for name in ["UTC", "Asia/Kolkata", "Asia/Kathmandu", "Pacific/Chatham", "Australia/Lord_Howe",
-                     "America/New_York", "Etc/GMT+8", "EST5EDT", "America/Argentina/Buenos_Aires"] {
+        for name in [
+            "UTC",
+            "Asia/Kolkata",
+            "Asia/Kathmandu",
+            "Pacific/Chatham",
+            "Australia/Lord_Howe",
+            "America/New_York",
+            "Etc/GMT+8",
+            "EST5EDT",
+            "America/Argentina/Buenos_Aires",
+        ] {
             assert_eq!(canonical(name), Ok(name));
         }
         assert_eq!(canonical("asia/kolkata"), Ok("Asia/Kolkata"));
