@@ -42,10 +42,29 @@ ensure_toolchain() {
     log "installing cargo-pgrx 0.18.0 (about 9 minutes, once)"
     cargo install cargo-pgrx --version 0.18.0 --locked
   fi
+  for c in rustfmt clippy; do
+    rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c" >/dev/null
+  done
   if [ ! -f "$HOME/.pgrx/config.toml" ] || ! grep -q "pg15" "$HOME/.pgrx/config.toml"; then
     log "pointing pgrx at $PG_CONFIG"
     cargo pgrx init --pg15 "$PG_CONFIG" >/dev/null
   fi
+}
+
+# The checks that need no database, one "ok NAME" / "not ok NAME" line each (bin/test lint):
+# the code as rustfmt.toml formats it, clippy without warnings, and the scripts of
+# released versions in sql/ byte for byte as released (a released update script
+# never changes: users' databases ran it; a fix is a new update step).
+lint() {
+  local rc=0
+  mkdir -p "$RUN_DIR"
+  if (cd "$ROOT" && cargo fmt --check >/dev/null 2>&1); then echo "ok fmt"; else
+    (cd "$ROOT" && cargo fmt --check 2>&1 | head -40); echo "not ok fmt (run cargo fmt)"; rc=1; fi
+  if (cd "$ROOT" && cargo clippy --features pg15 --no-deps -- -D warnings >"$RUN_DIR/clippy.log" 2>&1); then echo "ok clippy"; else
+    grep -E -A8 '^(warning|error)' "$RUN_DIR/clippy.log" | head -60; echo "not ok clippy"; rc=1; fi
+  if (cd "$ROOT/sql" && sha256sum --quiet -c released.sha256 2>&1); then echo "ok released scripts unchanged"; else
+    echo "not ok released scripts unchanged (sql/released.sha256: write a new update script instead)"; rc=1; fi
+  return $rc
 }
 
 # Build and install the extension into the server's directories (incremental).

@@ -135,7 +135,6 @@ pub fn check_columns(role: &Role, oid: pg_sys::Oid, name: &str, problems: &mut V
                 &[oid.into()],
             )
             .or_raise("read source table columns")
-            .into_iter()
             .map(|r| {
                 (
                     r.get::<String>(1).or_raise("read source table columns").unwrap_or_default(),

@@ -396,7 +396,7 @@ fn usage_template() -> String {
 /// than the report's snapshot sees would leave rows of a tick that committed in
 /// between out of both the rollup and the raw tail.) `frozen_visible`: frozen::visible().
 fn with_state(sql: &str, frozen_visible: bool) -> String {
-    if !sql.contains("@watermark@") && !(frozen_visible && sql.contains("@frozen@")) {
+    if !(sql.contains("@watermark@") || frozen_visible && sql.contains("@frozen@")) {
         // (nothing to read: a report from the raw rows alone)
         return sql.replace("@frozen@", crate::freeze::NO_HORIZON);
     }

@@ -239,7 +239,6 @@ fn server_zones() -> &'static HashSet<String> {
             client
                 .select("SELECT name FROM pg_catalog.pg_timezone_names", None, &[])
                 .or_raise("read the server's time zones")
-                .into_iter()
                 .filter_map(|r| r.get::<String>(1).ok().flatten())
                 .collect()
         })

@@ -101,7 +101,7 @@ DROP EXTENSION usage_rollup;
 -- the triggers on every partition and takes the TRUNCATE trigger off the
 -- partitioned table; a DELETE addressed to a partition is then queued.
 SET client_min_messages = warning;
-CREATE EXTENSION usage_rollup VERSION '0.8.0';
+CREATE EXTENSION usage_rollup VERSION '0.1.0';
 ALTER EXTENSION usage_rollup UPDATE TO '0.9.0';
 \set ECHO none
 \ir ../fixtures/reference_schema.sql
