@@ -52,7 +52,8 @@ ensure_toolchain() {
 }
 
 # The checks that need no database, one "ok NAME" / "not ok NAME" line each (bin/test lint):
-# the code as rustfmt.toml formats it, clippy without warnings, and the scripts of
+# the code as rustfmt.toml formats it, clippy without warnings, module references that
+# point one way (bin/check_layers: base <- stores <- entry points), and the scripts of
 # released versions in sql/ byte for byte as released (a released update script
 # never changes: users' databases ran it; a fix is a new update step).
 lint() {
@@ -62,6 +63,7 @@ lint() {
     (cd "$ROOT" && cargo fmt --check 2>&1 | head -40); echo "not ok fmt (run cargo fmt)"; rc=1; fi
   if (cd "$ROOT" && cargo clippy --features pg15 --no-deps -- -D warnings >"$RUN_DIR/clippy.log" 2>&1); then echo "ok clippy"; else
     grep -E -A8 '^(warning|error)' "$RUN_DIR/clippy.log" | head -60; echo "not ok clippy"; rc=1; fi
+  if "$ROOT/bin/check_layers"; then :; else echo "not ok layers (bin/check_layers --graph shows the module graph)"; rc=1; fi
   if (cd "$ROOT/sql" && sha256sum --quiet -c released.sha256 2>&1); then echo "ok released scripts unchanged"; else
     echo "not ok released scripts unchanged (sql/released.sha256: write a new update script instead)"; rc=1; fi
   return $rc

@@ -26,6 +26,15 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c
 AS 'MODULE_PATHNAME', '_require_primary_wrapper';
 
+-- The rollup lock's key is spelled once, in the library (src/lock.rs): tick() tries
+-- it through this function.
+CREATE FUNCTION usage_rollup."_try_rollup_lock"() RETURNS bool
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', '_try_rollup_lock_wrapper';
+REVOKE ALL ON FUNCTION usage_rollup._try_rollup_lock() FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION usage_rollup.tick() RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -37,7 +46,7 @@ DECLARE
 BEGIN
     -- on a hot standby: refuse before the lock, and record nothing
     PERFORM usage_rollup._require_primary('tick');
-    IF NOT pg_try_advisory_xact_lock(4246, 1) THEN
+    IF NOT usage_rollup._try_rollup_lock() THEN
         RETURN 0;   -- another tick or a backfill slice is writing the rollup
     END IF;
     BEGIN

@@ -3,9 +3,10 @@
 
 use crate::binding::{Binding, BUCKET_LIMIT, BUCKET_SECONDS};
 use crate::errors::{Error, SpiExt};
+use crate::lock::{require_read_committed, safe_upper_bound};
 use crate::privileges::require_execute;
 use crate::recompute;
-use crate::tick::{self, require_read_committed, safe_upper_bound};
+use crate::tick;
 use pgrx::pg_sys::errcodes::PgSqlErrorCode;
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
@@ -83,7 +84,7 @@ fn _backfill_plan(
     }
     // buckets before the frozen horizon are final (freeze.rs): an explicit range may
     // not start there, an open one starts at the horizon
-    let horizon = crate::freeze::horizon();
+    let horizon = crate::catalog::horizon::current();
     if let (Some(h), Some(f)) = (horizon, from_ts) {
         if f < h {
             Error::Frozen { operation: "backfill", from: f.to_string(), horizon: h.to_string() }.raise();
@@ -197,6 +198,7 @@ fn _backfill_slice(
         Spi::get_one("SELECT pg_catalog.clock_timestamp()").or_raise("read the clock").unwrap_or(started_at);
     let cut = tick::rebuild_cut();
     let outcome = recompute::range(&binding, from, to, cut);
+    crate::keyed::unseal_written(&outcome.changed, &outcome.recomputed);
     // the days the slice queued, and the weeks they complete, in its commit
     crate::keyed::seal_all(std::cmp::min_by_key(to, cut, |t| t.into_inner()));
     let total = rows_so_far + outcome.raw_rows;

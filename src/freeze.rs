@@ -24,7 +24,7 @@
 //! never drops a change the rollup has not seen.
 
 use crate::binding::Binding;
-use crate::catalog;
+use crate::catalog::horizon;
 use crate::errors::{Error, SpiExt};
 use crate::settings;
 use pgrx::prelude::*;
@@ -44,34 +44,6 @@ const FREEZE_TASKS: &str = "INSERT INTO usage_rollup.key_task_frozen AS k
     WHERE a.workspace_id IS NOT NULL AND u.created_at >= $1 AND u.created_at < $2 AND u.created_at > '-infinity'
     GROUP BY 1, 2, 3, 4, 5, 6
     ON CONFLICT (task_id, bucket_start) DO UPDATE SET quarters = k.quarters | excluded.quarters";
-
-/// Whether the SQL of 0.10.0 is installed (tick_state.frozen_before and freeze()).
-pub fn installed() -> bool {
-    catalog::exists("SELECT pg_catalog.to_regprocedure('usage_rollup.freeze(timestamptz)') IS NOT NULL")
-}
-
-/// The horizon in force (the tick, backfill()). None: nothing frozen, or the SQL of
-/// an earlier version.
-pub fn horizon() -> Option<TimestampWithTimeZone> {
-    if !installed() {
-        return None;
-    }
-    crate::read::one("SELECT frozen_before FROM usage_rollup.tick_state WHERE id = 1", &[], "read the frozen horizon")
-}
-
-/// The horizon in SQL when nothing is frozen (or a report does not see frozen history).
-pub const NO_HORIZON: &str = "'-infinity'::timestamptz";
-
-/// The horizon as a scalar subquery (NULL: nothing frozen), for SQL that reads it in
-/// its own snapshot: verify(), the task-day seals, and the report literals
-/// (reports/mod.rs, with_state).
-pub fn horizon_column() -> &'static str {
-    if installed() {
-        "(SELECT t.frozen_before FROM usage_rollup.tick_state t WHERE t.id = 1)"
-    } else {
-        "NULL::timestamptz"
-    }
-}
 
 /// The tasks that started or completed in [$1, $2) (see task_frozen in
 /// catalog/schema.sql). A task recorded before (it started before the last horizon)
@@ -108,7 +80,7 @@ const FREEZE_VARIANTS: &str = "INSERT INTO usage_rollup.variant_frozen
 #[search_path(pg_catalog, pg_temp)]
 fn freeze(before: Option<TimestampWithTimeZone>) -> Option<TimestampWithTimeZone> {
     crate::standby::require_primary("freeze");
-    crate::tick::require_read_committed("freeze()");
+    crate::lock::require_read_committed("freeze()");
     let before =
         before.unwrap_or_else(|| Error::NullArgument { function: "freeze".into(), argument: "before" }.raise());
     if before.is_infinity() || before.is_neg_infinity() {
@@ -190,7 +162,7 @@ pub fn advance(binding: &Binding, before: TimestampWithTimeZone, explain: bool) 
 /// when that is set and the SQL of 0.10.0 is installed.
 pub fn on_tick(binding: &Binding) {
     let after = settings::freeze_after_secs();
-    if after <= 0 || !installed() {
+    if after <= 0 || !horizon::installed() {
         return;
     }
     let before: Option<TimestampWithTimeZone> =

@@ -50,6 +50,44 @@ pub(crate) fn sums(alias: &str, measures: &[&str]) -> String {
     measures.iter().map(|m| format!("sum({alias}.{m})::bigint AS {m}")).collect::<Vec<_>>().join(", ")
 }
 
+/// The ON CONFLICT tail of an upsert into a rollup table aliased `alias`
+/// (@upsert_measures(alias)@): take the fresh measures, and write only rows whose
+/// measures changed (an unchanged row is not rewritten, so a recompute of a clean
+/// bucket costs no dead tuples).
+pub(crate) fn upsert_measures(sql: &str) -> String {
+    expand(sql, "upsert_measures", |alias| {
+        let set = MEASURES.iter().map(|m| format!("{m} = excluded.{m}")).collect::<Vec<_>>().join(", ");
+        let old = MEASURES.iter().map(|m| format!("{alias}.{m}")).collect::<Vec<_>>().join(", ");
+        let new = MEASURES.iter().map(|m| format!("excluded.{m}")).collect::<Vec<_>>().join(", ");
+        format!("{set}\n    WHERE ({old}) IS DISTINCT FROM ({new})")
+    })
+}
+
+/// The measures of rollup rows aliased `alias` summed, each under its own name
+/// (@sum_measures(alias)@ in a template): the per-workspace widths and the keyed
+/// blocks are sums of rollup rows, or of their own narrower rows.
+pub(crate) fn sum_measures(sql: &str) -> String {
+    expand(sql, "sum_measures", |alias| sums(alias, &MEASURES))
+}
+
+/// The ON CONFLICT tail that adds a delta's measures to the row of a rollup table
+/// aliased `alias` (@add_measures(alias)@; NULL sums stay NULL only while both
+/// sides are NULL, as sum() over the union would).
+pub(crate) fn add_measures(sql: &str) -> String {
+    expand(sql, "add_measures", |alias| {
+        MEASURES
+            .iter()
+            .map(|m| {
+                format!(
+                    "{m} = CASE WHEN {alias}.{m} IS NULL THEN excluded.{m} WHEN excluded.{m} IS NULL THEN {alias}.{m} \
+                     ELSE {alias}.{m} + excluded.{m} END"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
 #[cfg(test)]
 mod unit {
     use super::*;

@@ -173,7 +173,7 @@ fn attach(
     invalidate::partitions::sync(false);
     // after the triggers: their lock keeps task writers out until this commits, so
     // the build sees every task and misses no change (see runs::build)
-    if catalog::sql_0_5_installed() {
+    if catalog::has(catalog::Sql::V0_5) {
         crate::runs::build();
     }
 
@@ -222,7 +222,7 @@ fn detach() {
     if crate::recompute::per_workspace_installed() {
         Spi::run("TRUNCATE usage_rollup.rollup_ws").or_raise("remove the binding");
     }
-    if catalog::sql_0_5_installed() {
+    if catalog::has(catalog::Sql::V0_5) {
         Spi::run("TRUNCATE usage_rollup.task_rollup, usage_rollup.dirty_task_bucket").or_raise("remove the binding");
     }
     crate::keyed::clear();
@@ -266,4 +266,18 @@ pub(crate) fn current_binding_oids() -> Option<([pg_sys::Oid; 4], Vec<String>)> 
             ([o(1), o(2), o(3), o(4)], r.get::<Vec<String>>(5).or_raise("read the binding").unwrap_or_default())
         })
     })
+}
+
+/// The 0.5.0 update's entry: install the run rollup's triggers on the attached tasks
+/// table and build it (nothing when not attached).
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn _attach_task_runs() {
+    let Some(binding) = crate::binding::Binding::load() else { return };
+    crate::invalidate::install_task_runs(&binding.tasks, binding.has_failure_reason);
+    if let Some(([usage, tasks, _, _], _)) = current_binding_oids() {
+        // (only says which indexes are missing: an update should not lock the tables to build them)
+        ensure_indexes(usage, tasks, false);
+    }
+    crate::runs::build();
 }

@@ -32,7 +32,7 @@ fn _verify_sql(from_ts: Option<TimestampWithTimeZone>, to_ts: Option<TimestampWi
     );
     // from the frozen horizon on, if it is later: before it the rollup keeps what the
     // raw rows were (freeze.rs), and they may be gone
-    let from = format!("greatest(usage_rollup.bucket_of($1), {})", crate::freeze::horizon_column());
+    let from = format!("greatest(usage_rollup.bucket_of($1), {})", crate::catalog::horizon::column());
     let rows = format!("(SELECT * FROM @usage@ WHERE created_at >= {from} AND created_at < {to_end}) u");
     // each coarser per-workspace width over the blocks the range touches
     let ws_blocks = recompute::coarse_widths()

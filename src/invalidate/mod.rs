@@ -128,7 +128,7 @@ pub fn install(
     }
     // the SQL of a version before 0.3.0 (under this library until ALTER EXTENSION
     // UPDATE, which installs it) has no correction trigger function
-    if catalog::sql_0_3_installed() {
+    if catalog::has(catalog::Sql::V0_3) {
         Spi::run(&format!(
             "CREATE OR REPLACE TRIGGER {CORRECTION_TRIGGER} AFTER UPDATE ON {u} \
              REFERENCING OLD TABLE AS usage_rollup_old FOR EACH STATEMENT \
@@ -137,7 +137,7 @@ pub fn install(
         .or_raise("install an invalidation trigger");
     }
     // (the run rollup and its queue come with the 0.5.0 SQL)
-    if catalog::sql_0_5_installed() {
+    if catalog::has(catalog::Sql::V0_5) {
         install_task_runs(&t, has_failure_reason);
     }
 }

@@ -31,9 +31,7 @@ pub fn sync(enqueue: bool) {
 
 /// Whether the SQL of 0.10.0 (the partition triggers) is installed.
 fn installed() -> bool {
-    crate::catalog::exists(
-        "SELECT pg_catalog.to_regprocedure('usage_rollup._sync_partition_triggers(boolean)') IS NOT NULL",
-    )
+    crate::catalog::has(crate::catalog::Sql::V0_10)
 }
 
 /// What a command does to partitions, read from its parse tree.

@@ -4,9 +4,9 @@
 //! days, weeks and four weeks, for the reports grouped by one of them.
 //!
 //! Invariant: a block listed in usage_rollup.key_rollup_block has rows equal to the
-//! rollup's sums over it. Every writer of the rollup (a tick's recompute and
-//! append, a backfill's range) calls `touched` with the buckets it changed, in its
-//! own transaction, which takes their day, week and four weeks off the list and
+//! rollup's sums over it. After every write of the rollup (a tick's recompute and
+//! append, a backfill's range), the writer passes what recompute says it changed to
+//! `unseal_written`, in its own transaction, which takes their day, week and four weeks off the list and
 //! queues them (usage_rollup.key_rollup_stale). Sealing rebuilds a day from the
 //! rollup (and a week or four weeks from the sealed blocks below) and lists it
 //! again. Only the holder of the rollup lock writes any of these tables. Reports read
@@ -18,9 +18,9 @@
 pub mod tasks;
 
 use crate::binding::{bin_of, BUCKET_LIMIT};
-use crate::catalog;
+use crate::catalog::{self, Buckets};
 use crate::errors::SpiExt;
-use crate::recompute::sum_measures;
+use crate::template::sum_measures;
 use pgrx::prelude::*;
 
 const SEAL_DAY: &str = include_str!("seal_day.sql");
@@ -49,29 +49,33 @@ pub const WIDER: [(i64, i64); 2] = [(10080, 1440), (40320, 10080)];
 /// Whether the tables exist (the SQL of 0.6.0; a newer library runs with older SQL
 /// until ALTER EXTENSION usage_rollup UPDATE).
 pub fn installed() -> bool {
-    catalog::sql_0_6_installed()
+    catalog::has(catalog::Sql::V0_6)
 }
 
-/// After the rollup buckets `starts` were written (recomputed with a change, or
-/// appended to): their blocks are no longer sealed, and are queued.
-pub fn touched(starts: &[TimestampWithTimeZone]) {
-    if starts.is_empty() || !installed() {
-        return;
-    }
-    Spi::run_with_args(&unseal(&days_of_buckets()), &[starts.to_vec().into()])
-        .or_raise("queue the keyed blocks of the written buckets");
+/// After rollup buckets were written (recompute::Outcome): the keyed blocks of the
+/// buckets whose rows `changed`, and the task days and hours of every bucket
+/// `recomputed`, are no longer sealed, and are queued for the tick to seal again.
+pub fn unseal_written(changed: &Buckets, recomputed: &Buckets) {
+    unseal_blocks(changed);
+    tasks::unseal_buckets(recomputed);
 }
 
-/// After the rollup's buckets in [from, to) were filled (a backfill into an empty
-/// range): the blocks of the days that now hold rollup rows, or were sealed
-/// (empty) before, are no longer sealed, and are queued.
-pub fn touched_range(from: TimestampWithTimeZone, to: TimestampWithTimeZone) {
+fn unseal_blocks(buckets: &Buckets) {
     if !installed() {
         return;
     }
-    let days = days_of_range("SELECT b.bucket_start FROM usage_rollup.key_rollup_block b WHERE b.width = 1440");
-    Spi::run_with_args(&unseal(&days), &[from.into(), to.into()])
-        .or_raise("queue the keyed blocks of the filled range");
+    match buckets {
+        Buckets::List(starts) if starts.is_empty() => {}
+        Buckets::List(starts) => Spi::run_with_args(&unseal(&days_of_buckets()), &[starts.to_vec().into()])
+            .or_raise("queue the keyed blocks of the written buckets"),
+        // (a backfill into an empty range: the days that hold rollup rows now, or
+        // were sealed, empty, before)
+        Buckets::Range(from, to) => {
+            let days = days_of_range("SELECT b.bucket_start FROM usage_rollup.key_rollup_block b WHERE b.width = 1440");
+            Spi::run_with_args(&unseal(&days), &[(*from).into(), (*to).into()])
+                .or_raise("queue the keyed blocks of the filled range")
+        }
+    }
 }
 
 /// The UTC days of the bucket starts $1 (a query of column day).
@@ -250,7 +254,7 @@ fn _seal_keyed() {
     }
     crate::lock::rollup();
     Spi::run(&unseal(ROLLUP_DAYS)).or_raise("queue the rollup's days");
-    seal_all(crate::tick::safe_upper_bound(crate::settings::safety_lag_secs()));
+    seal_all(crate::lock::safe_upper_bound(crate::settings::safety_lag_secs()));
 }
 
 /// Empty the keyed blocks and task days (detach).

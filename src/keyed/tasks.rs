@@ -30,7 +30,7 @@
 
 use super::KEYED_LIMIT;
 use crate::binding::{bin_of, Binding};
-use crate::catalog;
+use crate::catalog::{self, Buckets};
 use crate::errors::SpiExt;
 use pgrx::prelude::*;
 
@@ -53,12 +53,12 @@ const BULK_DAYS: usize = 3;
 
 /// Whether the tables exist (the SQL of 0.7.0).
 pub fn installed() -> bool {
-    catalog::sql_0_7_installed()
+    catalog::has(catalog::Sql::V0_7)
 }
 
 /// Whether the hours' tables exist too (the SQL of 0.8.0).
 pub fn hours_installed() -> bool {
-    catalog::sql_0_8_installed()
+    catalog::has(catalog::Sql::V0_8)
 }
 
 /// Sealed blocks of one width: their entries, single counts and list.
@@ -83,45 +83,37 @@ const HOURS: Level = Level {
     blocks: "usage_rollup.key_task_hour_block",
 };
 
-/// After the rollup buckets `starts` were recomputed or appended to: their days'
-/// task entries are no longer sealed, and are queued.
-pub fn recomputed(starts: &[TimestampWithTimeZone]) {
-    if starts.is_empty() || !installed() {
+/// After the rollup's buckets were recomputed or appended to (keyed::unseal_written):
+/// their days' task entries are no longer sealed, and are queued; their hours are
+/// unsealed. For a range (a backfill's, after its per-workspace rows): the days it
+/// touches that hold rollup rows now, or were sealed before.
+pub fn unseal_buckets(buckets: &Buckets) {
+    if !installed() {
         return;
     }
-    Spi::run_with_args(&unseal(&super::days_of_buckets()), &[starts.to_vec().into()])
-        .or_raise("queue the task days of the recomputed buckets");
-    if hours_installed() {
-        Spi::run_with_args(
-            &format!(
+    let (days, hours, args): (String, String, Vec<pgrx::datum::DatumWithOid>) = match buckets {
+        Buckets::List(starts) if starts.is_empty() => return,
+        Buckets::List(starts) => (
+            super::days_of_buckets(),
+            format!(
                 "DELETE FROM usage_rollup.key_task_hour_block b
                  WHERE b.bucket_start IN (SELECT {} FROM pg_catalog.unnest($1::timestamptz[]) s)",
                 bin_of("s", 60)
             ),
-            &[starts.to_vec().into()],
-        )
-        .or_raise("unseal the task hours of the recomputed buckets");
-    }
-}
-
-/// After the rollup's buckets in [from, to) were rebuilt (a backfill's range, after
-/// its per-workspace rows): the days it touches that hold rollup rows now, or were
-/// sealed before, are no longer sealed, and are queued.
-pub fn recomputed_range(from: TimestampWithTimeZone, to: TimestampWithTimeZone) {
-    if !installed() {
-        return;
-    }
-    let days = super::days_of_range("SELECT b.bucket_start FROM usage_rollup.key_task_block b");
-    Spi::run_with_args(&unseal(&days), &[from.into(), to.into()]).or_raise("queue the task days of the rebuilt range");
-    if hours_installed() {
-        Spi::run_with_args(
-            &format!(
+            vec![starts.to_vec().into()],
+        ),
+        Buckets::Range(from, to) => (
+            super::days_of_range("SELECT b.bucket_start FROM usage_rollup.key_task_block b"),
+            format!(
                 "DELETE FROM usage_rollup.key_task_hour_block b WHERE b.bucket_start >= {} AND b.bucket_start < $2",
                 bin_of("$1", 60)
             ),
-            &[from.into(), to.into()],
-        )
-        .or_raise("unseal the task hours of the rebuilt range");
+            vec![(*from).into(), (*to).into()],
+        ),
+    };
+    Spi::run_with_args(&unseal(&days), &args).or_raise("queue the task days of the written buckets");
+    if hours_installed() {
+        Spi::run_with_args(&hours, &args).or_raise("unseal the task hours of the written buckets");
     }
 }
 
@@ -196,15 +188,15 @@ fn seal_sql(binding: &Binding, level: &Level) -> String {
 /// The frozen history's part of a seal (seal_tasks.sql, seal_tasks_bulk.sql) for
 /// blocks `width` long: none under the SQL of 0.9.0.
 fn frozen(sql: &str, width: &str) -> String {
-    use crate::freeze::NO_HORIZON as NONE;
-    if !crate::freeze::installed() {
+    use crate::catalog::horizon::NONE;
+    if !crate::catalog::horizon::installed() {
         return ["@frozen_present@", "@frozen_present_days@", "@frozen_single@"]
             .iter()
             .fold(sql.replace("@horizon@", NONE), |s, p| s.replace(p, ""));
     }
     let day = bin_of("p.day", 1440);
     let zero = "pg_catalog.repeat('0', 96)::bit(96)";
-    sql.replace("@horizon@", &format!("coalesce({}, {NONE})", crate::freeze::horizon_column()))
+    sql.replace("@horizon@", &format!("coalesce({}, {NONE})", crate::catalog::horizon::column()))
         .replace(
             "@frozen_present@",
             &format!(
@@ -320,7 +312,7 @@ fn _seal_key_tasks() {
     let Some(binding) = Binding::load() else { return };
     crate::lock::rollup();
     Spi::run(&unseal(super::ROLLUP_DAYS)).or_raise("queue the rollup's days");
-    seal_all(&binding, crate::tick::safe_upper_bound(crate::settings::safety_lag_secs()));
+    seal_all(&binding, crate::lock::safe_upper_bound(crate::settings::safety_lag_secs()));
     analyze();
 }
 
@@ -345,7 +337,7 @@ pub fn clear() {
         )
         .or_raise("remove the keyed task days");
     }
-    if crate::freeze::installed() {
+    if crate::catalog::horizon::installed() {
         Spi::run("TRUNCATE usage_rollup.key_task_frozen, usage_rollup.task_frozen, usage_rollup.variant_frozen")
             .or_raise("remove the tasks of the frozen history");
     }

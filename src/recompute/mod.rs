@@ -4,13 +4,14 @@
 //! or agent (the seeds' recompute did that: reference W8).
 
 use crate::binding::{Binding, BUCKET_LIMIT, BUCKET_SECONDS};
+use crate::catalog::Buckets;
 use crate::errors::SpiExt;
-use crate::template::{self, MEASURES};
+use crate::template::{add_measures, upsert_measures};
 use pgrx::prelude::*;
 
-mod narrow;
-pub use narrow::coarse_widths;
-pub use narrow::installed as per_workspace_installed;
+mod per_workspace;
+pub use per_workspace::coarse_widths;
+pub use per_workspace::installed as per_workspace_installed;
 
 const AGGREGATE: &str = include_str!("aggregate.sql");
 const REPLACE: &str = include_str!("replace.sql");
@@ -18,55 +19,25 @@ const DISCOVER: &str = include_str!("discover.sql");
 const VARIANTS: &str = include_str!("variants.sql");
 const APPEND: &str = include_str!("append.sql");
 
-/// What a recompute did: rollup rows inserted, updated or deleted, and raw usage rows read.
-#[derive(Default, Clone, Copy, Debug)]
+/// What a recompute did: rollup rows inserted, updated or deleted, raw usage rows
+/// read, and the buckets the stores derived from the rollup must take off their
+/// sealed lists (keyed::unseal_written).
+#[derive(Default)]
 pub struct Outcome {
     pub rows_written: i64,
     pub raw_rows: i64,
+    /// The buckets whose rollup rows changed: a recompute that finds a bucket as it
+    /// was writes nothing, and leaves its keyed blocks sealed.
+    pub changed: Buckets,
+    /// Every bucket recomputed or appended to, changed or not: a row moved between
+    /// tasks can leave the rollup as it was and still change a task day.
+    pub recomputed: Buckets,
 }
 
 /// The §4.1 aggregate at rollup grain over the usage rows chosen by `rows`
 /// (a FROM item that binds `u`). Shared by recompute and verify().
 pub fn aggregate_sql(binding: &Binding, rows: &str) -> String {
     binding.render(&AGGREGATE.replace("@rows@", rows))
-}
-
-/// The ON CONFLICT tail of an upsert into a rollup table aliased `alias`
-/// (@upsert_measures(alias)@): take the fresh measures, and write only rows whose
-/// measures changed (an unchanged row is not rewritten, so a recompute of a clean
-/// bucket costs no dead tuples).
-fn upsert_measures(sql: &str) -> String {
-    template::expand(sql, "upsert_measures", |alias| {
-        let set = MEASURES.iter().map(|m| format!("{m} = excluded.{m}")).collect::<Vec<_>>().join(", ");
-        let old = MEASURES.iter().map(|m| format!("{alias}.{m}")).collect::<Vec<_>>().join(", ");
-        let new = MEASURES.iter().map(|m| format!("excluded.{m}")).collect::<Vec<_>>().join(", ");
-        format!("{set}\n    WHERE ({old}) IS DISTINCT FROM ({new})")
-    })
-}
-
-/// The measures of rollup rows aliased `alias` summed, each under its own name
-/// (@sum_measures(alias)@ in a template): the per-workspace widths and the keyed
-/// blocks are sums of rollup rows, or of their own narrower rows.
-pub(crate) fn sum_measures(sql: &str) -> String {
-    template::expand(sql, "sum_measures", |alias| template::sums(alias, &MEASURES))
-}
-
-/// The ON CONFLICT tail that adds a delta's measures to the row of a rollup table
-/// aliased `alias` (@add_measures(alias)@; NULL sums stay NULL only while both
-/// sides are NULL, as sum() over the union would).
-fn add_measures(sql: &str) -> String {
-    template::expand(sql, "add_measures", |alias| {
-        MEASURES
-            .iter()
-            .map(|m| {
-                format!(
-                    "{m} = CASE WHEN {alias}.{m} IS NULL THEN excluded.{m} WHEN excluded.{m} IS NULL THEN {alias}.{m} \
-                     ELSE {alias}.{m} + excluded.{m} END"
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    })
 }
 
 /// The rows a recompute may read: stamped (updated_at, else created_at) before a
@@ -76,16 +47,19 @@ fn add_measures(sql: &str) -> String {
 /// summed it too, an append would count it twice.
 const INCLUDED: &str = "coalesce(x.updated_at, x.created_at) < @cut@";
 
-/// Returns what it did and the buckets whose rollup rows changed: a recompute that
-/// finds a bucket as it was writes nothing, and leaves its keyed blocks sealed.
+/// Returns what it did, with the buckets whose rollup rows changed.
 fn replace(binding: &Binding, rows: &str, scope: &str, args: &[pgrx::datum::DatumWithOid]) -> Outcome {
     let sql = binding.render(&upsert_measures(
         &REPLACE.replace("@aggregate@", &aggregate_sql(binding, rows)).replace("@scope@", scope),
     ));
     let (written, raw, changed): (Option<i64>, Option<i64>, Option<Vec<TimestampWithTimeZone>>) =
         Spi::get_three_with_args(&sql, args).or_raise("recompute rollup buckets");
-    crate::keyed::touched(&changed.unwrap_or_default());
-    Outcome { rows_written: written.unwrap_or(0), raw_rows: raw.unwrap_or(0) }
+    Outcome {
+        rows_written: written.unwrap_or(0),
+        raw_rows: raw.unwrap_or(0),
+        changed: Buckets::List(changed.unwrap_or_default()),
+        recomputed: Buckets::default(),
+    }
 }
 
 /// Rebuild the given buckets (bucket starts, duplicates allowed) from their rows
@@ -110,9 +84,8 @@ pub fn buckets(binding: &Binding, starts: &[TimestampWithTimeZone], cut: Timesta
     let outcome =
         replace(binding, &rows, "r.bucket_start = ANY ($1::timestamptz[])", &[starts.to_vec().into(), cut.into()]);
     // its rows are not counted: tick() returns the rollup rows it wrote (SPEC §8)
-    narrow::buckets(starts);
-    crate::keyed::tasks::recomputed(starts);
-    outcome
+    per_workspace::buckets(starts);
+    Outcome { recomputed: Buckets::List(starts.to_vec()), ..outcome }
 }
 
 /// Refresh the variant list for the tasks with rows in these buckets (see the
@@ -178,16 +151,19 @@ pub fn append(
     if starts.is_empty() {
         return Outcome::default();
     }
-    let per_workspace = if narrow::installed() { narrow::append_sql("delta") } else { String::new() };
+    let per_workspace = if per_workspace::installed() { per_workspace::append_sql("delta") } else { String::new() };
     let sql = binding
         .render(&add_measures(&APPEND.replace("@window_rows@", WINDOW_ROWS).replace("@per_workspace@", &per_workspace)))
         .replace("@bucket_limit@", BUCKET_LIMIT);
     let (written, raw): (Option<i64>, Option<i64>) =
         Spi::get_two_with_args(&sql, &[starts.to_vec().into(), from.into(), to.into()])
             .or_raise("append new rows to the rollup");
-    crate::keyed::touched(starts);
-    crate::keyed::tasks::recomputed(starts);
-    Outcome { rows_written: written.unwrap_or(0), raw_rows: raw.unwrap_or(0) }
+    Outcome {
+        rows_written: written.unwrap_or(0),
+        raw_rows: raw.unwrap_or(0),
+        changed: Buckets::List(starts.to_vec()),
+        recomputed: Buckets::List(starts.to_vec()),
+    }
 }
 
 /// Rebuild the whole variant list from the usage table (one pass; after backfill).
@@ -255,13 +231,10 @@ pub fn range(
             &[from.into(), to.into(), cut.into()],
         )
     };
-    narrow::range(from, to);
-    // (replace() queued the days it changed; into an empty range, every day is new)
-    if empty {
-        crate::keyed::touched_range(from, to);
-    }
-    crate::keyed::tasks::recomputed_range(from, to);
-    outcome
+    per_workspace::range(from, to);
+    // into an empty range, every day is new
+    let changed = if empty { Buckets::Range(from, to) } else { outcome.changed };
+    Outcome { changed, recomputed: Buckets::Range(from, to), ..outcome }
 }
 
 /// Whether the rollup has no row in [from, to): the first backfill of a history.
@@ -304,7 +277,7 @@ fn fill(
     )
     .or_raise("fill the rollup");
     Spi::run("DROP TABLE pg_temp.usage_rollup_fill").or_raise("fill the rollup");
-    Outcome { rows_written: written.unwrap_or(0), raw_rows: raw.unwrap_or(0) }
+    Outcome { rows_written: written.unwrap_or(0), raw_rows: raw.unwrap_or(0), ..Outcome::default() }
 }
 
 /// Buckets of usage rows stamped (updated_at, else created_at) in [from, to).

@@ -10,7 +10,7 @@ use crate::binding::{bin_of, task_filters};
 /// is computed from the raw rows the policy lets the caller see, and nothing else:
 /// the records of frozen history are not under the source tables' policies.
 pub(super) fn visible() -> bool {
-    crate::freeze::installed() && access::read_mode() != "raw"
+    crate::catalog::horizon::installed() && access::read_mode() != "raw"
 }
 
 /// usage.sql's tasks with a provider in two letter cases before the frozen horizon,

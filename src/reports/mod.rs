@@ -246,12 +246,12 @@ fn _usage_report_sql(grouping: &str, exact_raw: bool) -> String {
 #[search_path(pg_catalog, pg_temp)]
 fn _usage_query_sql(group_by: &str, exact_raw: bool, unfiltered: bool) -> String {
     // (the per-workspace path needs the SQL of 0.3.0: see recompute::coarse_widths)
-    if !exact_raw && unfiltered && matches!(group_by, "day" | "hour" | "none") && catalog::sql_0_3_installed() {
+    if !exact_raw && unfiltered && matches!(group_by, "day" | "hour" | "none") && catalog::has(catalog::Sql::V0_3) {
         usage_ws_sql(group_by)
     } else if !exact_raw
         && unfiltered
         && matches!(group_by, "agent" | "project" | "runtime")
-        && catalog::sql_0_6_installed()
+        && catalog::has(catalog::Sql::V0_6)
     {
         usage_key_sql(group_by)
     } else {
@@ -307,7 +307,7 @@ impl Groups {
     /// Where a group starts, from tz/edges.rs (the SQL of 0.9.0); None under older
     /// SQL, where tiling.sql finds them with tiling_edges.sql's CTEs.
     fn edges(self) -> Option<&'static str> {
-        match (catalog::sql_0_9_installed(), self) {
+        match (catalog::has(catalog::Sql::V0_9), self) {
             (true, Groups::Days) => Some("usage_rollup._day_edges($8, $9, $4)"),
             (true, Groups::Range) => Some("usage_rollup._range_edges($8, $9, $4, $2, $3)"),
             (false, _) => None,
@@ -398,7 +398,7 @@ fn usage_template() -> String {
 fn with_state(sql: &str, frozen_visible: bool) -> String {
     if !(sql.contains("@watermark@") || frozen_visible && sql.contains("@frozen@")) {
         // (nothing to read: a report from the raw rows alone)
-        return sql.replace("@frozen@", crate::freeze::NO_HORIZON);
+        return sql.replace("@frozen@", crate::catalog::horizon::NONE);
     }
     let (watermark, frozen) = state_literals(frozen_visible);
     sql.replace("@watermark@", &watermark).replace("@frozen@", &frozen)
@@ -415,7 +415,7 @@ fn state_literals(frozen_visible: bool) -> (String, String) {
                                     {} AS f) s",
         LITERAL.replace("@v@", "s.w"),
         LITERAL.replace("@v@", "s.f"),
-        if frozen_visible { crate::freeze::horizon_column() } else { "NULL::timestamptz" }
+        if frozen_visible { crate::catalog::horizon::column() } else { "NULL::timestamptz" }
     );
     let query = std::ffi::CString::new(query).expect("no NUL in the query");
     // SAFETY: a balanced SPI_connect/SPI_finish around one read-only SELECT; an

@@ -69,20 +69,6 @@ pub fn build() {
     }
 }
 
-/// The 0.5.0 update's entry: install the run rollup's triggers on the attached tasks
-/// table and build it (nothing when not attached).
-#[pg_extern(volatile, parallel_unsafe, security_definer)]
-#[search_path(pg_catalog, pg_temp)]
-fn _attach_task_runs() {
-    let Some(binding) = Binding::load() else { return };
-    crate::invalidate::install_task_runs(&binding.tasks, binding.has_failure_reason);
-    if let Some(([usage, tasks, _, _], _)) = crate::attach::current_binding_oids() {
-        // (only says which indexes are missing: an update should not lock the tables to build them)
-        crate::attach::ensure_indexes(usage, tasks, false);
-    }
-    build();
-}
-
 /// Drain the task queue and bring its buckets up to date (the tick, under the rollup
 /// lock). As for the usage queue (tick::claim_queue), the rows are deleted by
 /// identity in one statement and the recompute runs in a later one, whose snapshot

@@ -6,8 +6,9 @@ mod record_failure;
 
 use crate::binding::Binding;
 use crate::catalog;
-use crate::errors::{Error, SpiExt};
+use crate::errors::SpiExt;
 use crate::invalidate;
+use crate::lock::{require_read_committed, safe_upper_bound};
 use crate::recompute;
 use crate::settings;
 use pgrx::prelude::*;
@@ -15,23 +16,13 @@ use pgrx::prelude::*;
 pgrx::extension_sql_file!(
     "tick.sql",
     name = "tick_sql",
-    requires = ["catalog", _tick_locked, _record_failure, standby::_require_primary]
+    requires = ["catalog", "lock_sql", _tick_locked, _record_failure, standby::_require_primary]
 );
 
 /// The window a tick covers: [watermark, upper).
 pub struct Window {
     pub from: TimestampWithTimeZone,
     pub to: TimestampWithTimeZone,
-}
-
-/// Latest safe end of a window (see _safe_upper_bound in tick.sql).
-pub fn safe_upper_bound(lag_secs: i64) -> TimestampWithTimeZone {
-    Spi::get_one_with_args::<TimestampWithTimeZone>(
-        "SELECT usage_rollup._safe_upper_bound(pg_catalog.make_interval(secs => $1))",
-        &[(lag_secs as f64).into()],
-    )
-    .or_raise("compute the window bound")
-    .unwrap_or_else(|| pgrx::error!("usage_rollup could not compute the window bound: the clock gave NULL"))
 }
 
 /// The stamp before which a rebuild (backfill slice) reads usage rows: the safe
@@ -43,7 +34,7 @@ pub fn safe_upper_bound(lag_secs: i64) -> TimestampWithTimeZone {
 pub fn rebuild_cut() -> TimestampWithTimeZone {
     let bound = safe_upper_bound(settings::safety_lag_secs());
     // (the column comes with the 0.3.0 SQL; before it, ticks never append)
-    let high_watermark = if catalog::sql_0_3_installed() {
+    let high_watermark = if catalog::has(catalog::Sql::V0_3) {
         ", high_watermark = greatest(s.high_watermark, s.watermark, excluded.watermark)"
     } else {
         ""
@@ -100,20 +91,6 @@ fn claim_queue() -> Vec<TimestampWithTimeZone> {
     .unwrap_or_default()
 }
 
-/// Refuse to write the rollup from a transaction whose snapshot predates the window
-/// bound. Under REPEATABLE READ or SERIALIZABLE the raw rows are read with the
-/// transaction's first snapshot, so a transaction that committed after it but before
-/// the bound was computed is neither open (to hold the bound back) nor visible, and
-/// its rows would be skipped for good (found by the isolation spec tick_snapshot).
-pub fn require_read_committed(operation: &'static str) {
-    let level: Option<String> =
-        Spi::get_one("SELECT pg_catalog.current_setting('transaction_isolation')").or_raise("read the isolation level");
-    let level = level.unwrap_or_default();
-    if level != "read committed" {
-        Error::NotReadCommitted { operation, level }.raise();
-    }
-}
-
 /// The body of usage_rollup.tick(), called with the rollup lock held.
 #[pg_extern(volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
@@ -134,7 +111,7 @@ fn _tick_locked(started_at: TimestampWithTimeZone) -> i64 {
     let window = next_window(watermark);
 
     // changes to buckets before the frozen horizon are dropped, and counted
-    let horizon = crate::freeze::horizon();
+    let horizon = crate::catalog::horizon::current();
     let (claimed, frozen_queued) = crate::freeze::drop_frozen(horizon, claim_queue());
     let queued = claimed.len();
     let (discovered, frozen_discovered) =
@@ -152,8 +129,10 @@ fn _tick_locked(started_at: TimestampWithTimeZone) -> i64 {
     recompute::variants_of_new(&binding, &appended, window.from, window.to);
     outcome.rows_written += added.rows_written;
     outcome.raw_rows += added.raw_rows;
+    crate::keyed::unseal_written(&outcome.changed, &outcome.recomputed);
+    crate::keyed::unseal_written(&added.changed, &added.recomputed);
     // the run rollup's queue (0.5.0 SQL); tick() counts the usage rollup's rows, as before
-    if catalog::sql_0_5_installed() {
+    if catalog::has(catalog::Sql::V0_5) {
         ignored += crate::runs::refresh(&binding, horizon);
     }
     // one keyed block per tick, after this tick's own writes took theirs off the list

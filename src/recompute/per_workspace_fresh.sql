@@ -1,4 +1,4 @@
--- The fresh rows of usage_rollup.rollup_ws for one width (see narrow.sql).
+-- The fresh rows of usage_rollup.rollup_ws for one width (see per_workspace.sql).
     SELECT @width@::smallint AS width, @bucket@ AS bucket_start, r.workspace_id, r.provider, r.model,
            @sum_measures(r)@
     FROM @source@ r

@@ -1,7 +1,7 @@
 -- Refresh usage_rollup.rollup_ws rows of one width from their source, in one
 -- statement: the fresh sums of the scoped buckets replace the stored ones, rows
 -- whose group has no source rows left are deleted (as in replace.sql; the write
--- is narrow_write.sql).
+-- is per_workspace_write.sql).
 --   width 15: source usage_rollup.rollup (summed over runtime, agent and project)
 --   width 60: source the width-15 rows of the hour
 -- @bucket@ is the target bucket of a source row r, @source_scope@ selects the

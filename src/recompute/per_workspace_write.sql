@@ -1,4 +1,4 @@
--- The write of a per-workspace refresh (narrow.sql, narrow_keyed.sql), after its
+-- The write of a per-workspace refresh (per_workspace.sql, per_workspace_keyed.sql), after its
 -- fresh and stale CTEs: the stale keys' rows go, the fresh sums replace the stored
 -- ones where they differ; both return the keys they touched.
 removed AS (

@@ -6,15 +6,14 @@
 //! a backfill's range, every block the range touches.
 
 use crate::binding::{bin_end, bin_of, WS_WIDTHS};
-use crate::catalog::sql_0_3_installed;
 use crate::errors::SpiExt;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 
-const NARROW: &str = include_str!("narrow.sql");
-const FRESH: &str = include_str!("narrow_fresh.sql");
-const KEYED: &str = include_str!("narrow_keyed.sql");
-const WRITE: &str = include_str!("narrow_write.sql");
+const REFRESH: &str = include_str!("per_workspace.sql");
+const FRESH: &str = include_str!("per_workspace_fresh.sql");
+const KEYED: &str = include_str!("per_workspace_keyed.sql");
+const WRITE: &str = include_str!("per_workspace_write.sql");
 const FULL: &str = "usage_rollup.rollup";
 const QUARTERS: &str = "usage_rollup.rollup_ws";
 
@@ -48,7 +47,7 @@ fn refresh(
             fresh()
         )
     } else {
-        writing(NARROW).replace("@fresh@", &fresh()).replace("@result@", result)
+        writing(REFRESH).replace("@fresh@", &fresh()).replace("@result@", result)
     };
     let sql = template
         .replace("@width@", &width.to_string())
@@ -61,18 +60,18 @@ fn refresh(
     (written.unwrap_or(0), keys.unwrap_or_default())
 }
 
-/// narrow_fresh.sql with its sums.
+/// per_workspace_fresh.sql with its sums.
 fn fresh() -> String {
-    super::sum_measures(FRESH)
+    crate::template::sum_measures(FRESH)
 }
 
-/// A refresh template with its write (narrow_write.sql) filled in.
+/// A refresh template with its write (per_workspace_write.sql) filled in.
 fn writing(template: &str) -> String {
-    super::upsert_measures(&template.replace("@write@", WRITE))
+    crate::template::upsert_measures(&template.replace("@write@", WRITE))
 }
 
 /// Refresh the rows of a coarser width for the changed keys of the width below
-/// (narrow_keyed.sql); returns the rows written and this width's changed keys.
+/// (per_workspace_keyed.sql); returns the rows written and this width's changed keys.
 fn refresh_keys(width: i64, below: i64, keys: &str) -> (i64, String) {
     // the fresh sums of each key's rows below, under its block
     let sql = writing(KEYED)
@@ -114,7 +113,7 @@ pub fn append_sql(source: &str) -> String {
 /// the SQL of 0.2.0 (its width check refuses the others; a newer library runs with
 /// it until ALTER EXTENSION usage_rollup UPDATE, which adds and fills them).
 pub fn coarse_widths() -> Vec<(i64, i64)> {
-    if sql_0_3_installed() {
+    if crate::catalog::has(crate::catalog::Sql::V0_3) {
         WS_WIDTHS.to_vec()
     } else {
         WS_WIDTHS[..1].to_vec()
@@ -125,7 +124,7 @@ pub fn coarse_widths() -> Vec<(i64, i64)> {
 /// SQL objects until ALTER EXTENSION usage_rollup UPDATE, which creates the table and
 /// fills it from the rollup.
 pub fn installed() -> bool {
-    crate::catalog::exists("SELECT pg_catalog.to_regclass('usage_rollup.rollup_ws') IS NOT NULL")
+    crate::catalog::has(crate::catalog::Sql::V0_2)
 }
 
 /// After the rollup buckets `starts` were recomputed. Returns the rows written.
