@@ -29,7 +29,7 @@ AS 'MODULE_PATHNAME', '_require_primary_wrapper';
 -- The rollup lock's key is spelled once, in the library (src/lock.rs): tick() tries
 -- it through this function.
 CREATE FUNCTION usage_rollup."_try_rollup_lock"() RETURNS bool
-VOLATILE PARALLEL UNSAFE
+STRICT VOLATILE PARALLEL UNSAFE
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c
 AS 'MODULE_PATHNAME', '_try_rollup_lock_wrapper';

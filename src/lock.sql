@@ -25,3 +25,6 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION usage_rollup._safe_upper_bound(interval) FROM PUBLIC;
+
+-- tick() tries the rollup lock through it; nobody else needs it
+REVOKE ALL ON FUNCTION usage_rollup._try_rollup_lock() FROM PUBLIC;
