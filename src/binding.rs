@@ -9,6 +9,8 @@ use pgrx::prelude::*;
 
 /// 15 minutes: every present-day UTC offset and DST shift is a multiple of it (SPEC §3).
 pub const BUCKET_SECONDS: i64 = 900;
+/// BUCKET_SECONDS in SQL text (`@bucket_seconds@` of the templates).
+pub const BUCKET_SECONDS_TEXT: &str = "900";
 
 /// The start of the last 15-minute bucket, whose end is past PostgreSQL's largest
 /// timestamp. Usage rows from here on, like rows at +-infinity, belong to no bucket
@@ -56,21 +58,8 @@ pub fn bin_end(end: &str, minutes: i64) -> String {
 
 /// The bucket of a usage row, inlined into set-based SQL (a function call with a
 /// pinned search_path cannot be inlined and costs a GUC save/restore per row).
-const BUCKET_EXPR: &str =
+pub const BUCKET_EXPR: &str =
     "pg_catalog.date_bin('00:15:00'::interval, u.created_at, '2000-01-01 00:00:00+00'::timestamptz)";
-
-/// The ten usage measures of SPEC §4.1 over raw rows `u` (AS the report columns).
-/// One definition for the rollup's recompute, verify() and every raw report.
-const USAGE_MEASURES: &str = "sum(u.input_tokens)::bigint AS input_tokens, \
-    sum(u.output_tokens)::bigint AS output_tokens, \
-    sum(u.cache_read_tokens)::bigint AS cache_read_tokens, \
-    sum(u.cache_write_tokens)::bigint AS cache_write_tokens, \
-    coalesce(sum(@cost@), 0)::bigint AS cost_usd_ticks, \
-    coalesce(sum(u.input_tokens) FILTER (WHERE @cost@ IS NULL), 0)::bigint AS uncosted_input_tokens, \
-    coalesce(sum(u.output_tokens) FILTER (WHERE @cost@ IS NULL), 0)::bigint AS uncosted_output_tokens, \
-    coalesce(sum(u.cache_read_tokens) FILTER (WHERE @cost@ IS NULL), 0)::bigint AS uncosted_cache_read_tokens, \
-    coalesce(sum(u.cache_write_tokens) FILTER (WHERE @cost@ IS NULL), 0)::bigint AS uncosted_cache_write_tokens, \
-    count(DISTINCT u.task_id) AS task_count";
 
 /// The report filters (§4.1: equality when not NULL), with $5 project, $6 runtime,
 /// $7 agent, over the columns that hold them (`@task_filters@` of a template: over
@@ -124,6 +113,43 @@ impl Binding {
         })
     }
 
+    /// The usage row's cost (`@cost@`): NULL without the optional column.
+    pub fn cost(&self) -> &'static str {
+        if self.has_cost {
+            "u.cost_usd_ticks"
+        } else {
+            "NULL::bigint"
+        }
+    }
+
+    /// The task row's failure reason (`@failure_reason@`): NULL without the column.
+    pub fn failure_reason(&self) -> &'static str {
+        if self.has_failure_reason {
+            "t.failure_reason"
+        } else {
+            "NULL::text"
+        }
+    }
+
+    /// The ten usage measures of SPEC §4.1 over raw rows `u`, AS the report columns
+    /// (`@usage_measures@`): one definition for the rollup's recompute, verify() and
+    /// every raw report.
+    pub fn usage_measures(&self) -> String {
+        let cost = self.cost();
+        format!(
+            "sum(u.input_tokens)::bigint AS input_tokens, \
+             sum(u.output_tokens)::bigint AS output_tokens, \
+             sum(u.cache_read_tokens)::bigint AS cache_read_tokens, \
+             sum(u.cache_write_tokens)::bigint AS cache_write_tokens, \
+             coalesce(sum({cost}), 0)::bigint AS cost_usd_ticks, \
+             coalesce(sum(u.input_tokens) FILTER (WHERE {cost} IS NULL), 0)::bigint AS uncosted_input_tokens, \
+             coalesce(sum(u.output_tokens) FILTER (WHERE {cost} IS NULL), 0)::bigint AS uncosted_output_tokens, \
+             coalesce(sum(u.cache_read_tokens) FILTER (WHERE {cost} IS NULL), 0)::bigint AS uncosted_cache_read_tokens, \
+             coalesce(sum(u.cache_write_tokens) FILTER (WHERE {cost} IS NULL), 0)::bigint AS uncosted_cache_write_tokens, \
+             count(DISTINCT u.task_id) AS task_count"
+        )
+    }
+
     /// The binding, or the "not attached" error naming the operation.
     pub fn require(operation: &'static str) -> Binding {
         Binding::load().unwrap_or_else(|| Error::NotAttached { operation }.raise())
@@ -139,7 +165,7 @@ impl Binding {
         crate::template::expand(template, "sum_usage", |alias| {
             crate::template::sums(alias, crate::template::REPORT_MEASURES)
         })
-        .replace("@usage_measures@", USAGE_MEASURES)
+        .replace("@usage_measures@", &self.usage_measures())
         .replace("@task_filters@", &task_filters("i.project_id", "t.runtime_id", "t.agent_id"))
         .replace("@usage@", &self.usage)
         .replace("@tasks@", &self.tasks)

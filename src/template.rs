@@ -45,7 +45,35 @@ pub(crate) fn expand(template: &str, name: &str, f: impl Fn(&str) -> String) -> 
     out
 }
 
-/// `sum(alias.m)::bigint AS m` for each of `measures`, comma-separated.
+/// The ON CONFLICT tail of an upsert into a rollup table aliased `alias`
+/// (`@upsert_measures(alias)@`): take the fresh measures, and write only rows whose
+/// measures changed (an unchanged row is not rewritten, so a recompute of a clean
+/// bucket costs no dead tuples).
+pub(crate) fn upsert(alias: &str) -> String {
+    let set = MEASURES.iter().map(|m| format!("{m} = excluded.{m}")).collect::<Vec<_>>().join(", ");
+    let old = MEASURES.iter().map(|m| format!("{alias}.{m}")).collect::<Vec<_>>().join(", ");
+    let new = MEASURES.iter().map(|m| format!("excluded.{m}")).collect::<Vec<_>>().join(", ");
+    format!("{set}\n    WHERE ({old}) IS DISTINCT FROM ({new})")
+}
+
+/// The ON CONFLICT tail that adds a delta's measures to the row of a rollup table
+/// aliased `alias` (`@add_measures(alias)@`; NULL sums stay NULL only while both
+/// sides are NULL, as sum() over the union would).
+pub(crate) fn add(alias: &str) -> String {
+    MEASURES
+        .iter()
+        .map(|m| {
+            format!(
+                "{m} = CASE WHEN {alias}.{m} IS NULL THEN excluded.{m} WHEN excluded.{m} IS NULL THEN {alias}.{m} \
+                 ELSE {alias}.{m} + excluded.{m} END"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `sum(alias.m)::bigint AS m` for each of `measures`, comma-separated
+/// (`@sum_measures(alias)@`, `@sum_usage(alias)@`).
 pub(crate) fn sums(alias: &str, measures: &[&str]) -> String {
     measures.iter().map(|m| format!("sum({alias}.{m})::bigint AS {m}")).collect::<Vec<_>>().join(", ")
 }
