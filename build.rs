@@ -83,12 +83,15 @@ fn camel(stem: &str) -> String {
 }
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    // (a directory's own change time: a template added or removed)
+    println!("cargo:rerun-if-changed={}", dir.display());
     let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
     entries.sort();
     for path in entries {
         if path.is_dir() {
             files(&path, out);
         } else if path.extension().is_some_and(|e| e == "sql") {
+            println!("cargo:rerun-if-changed={}", path.display());
             out.push(path);
         }
     }
@@ -119,7 +122,11 @@ fn generate(name: &str, path: &Path, pieces: &[Piece]) -> String {
     let mut s = String::new();
     writeln!(s, "/// `{}`, rendered.", path.display()).unwrap();
     let lifetime = binding || !fields.is_empty();
-    writeln!(s, "pub struct {name}{} {{", if lifetime { "<'a>" } else { "" }).unwrap();
+    if !lifetime {
+        writeln!(s, "pub struct {name};\n").unwrap();
+    } else {
+        writeln!(s, "pub struct {name}<'a> {{").unwrap();
+    }
     if binding {
         writeln!(s, "    pub binding: &'a crate::binding::Binding,").unwrap();
     }
@@ -127,7 +134,9 @@ fn generate(name: &str, path: &Path, pieces: &[Piece]) -> String {
         let ty = if *func { "&'a dyn Fn(&str) -> String" } else { "&'a str" };
         writeln!(s, "    pub {field}: {ty},").unwrap();
     }
-    writeln!(s, "}}\n").unwrap();
+    if lifetime {
+        writeln!(s, "}}\n").unwrap();
+    }
     writeln!(s, "impl {name}{} {{", if lifetime { "<'_>" } else { "" }).unwrap();
     writeln!(s, "    pub fn render(&self) -> String {{").unwrap();
     writeln!(s, "        let mut out = String::with_capacity(4096);").unwrap();
@@ -150,7 +159,6 @@ fn generate(name: &str, path: &Path, pieces: &[Piece]) -> String {
 }
 
 fn main() {
-    println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=build.rs");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut paths = Vec::new();

@@ -14,6 +14,7 @@ mod usage;
 use crate::catalog;
 use crate::errors::Error;
 use crate::read;
+use crate::sql;
 use crate::tz;
 use pgrx::datum::Date;
 use pgrx::prelude::*;
@@ -34,10 +35,7 @@ pgrx::extension_sql_file!(
     ]
 );
 
-const TILING: &str = include_str!("tiling.sql");
-const TILING_EDGES: &str = include_str!("tiling_edges.sql");
-const TILING_RUNS: &str = include_str!("tiling_runs.sql");
-/// _key_blocks' further arguments (tiling.sql's @sealed@): the sealed blocks near
+/// _key_blocks' further arguments (tiling.sql's sealed placeholder): the sealed blocks near
 /// the range in `blocks` (a relation of width, bucket_start), as two arrays in one
 /// order. (Arithmetic on the blocks, not on $8: a range may start at the first
 /// timestamp.)
@@ -50,17 +48,6 @@ fn sealed(blocks: &str) -> String {
         (SELECT pg_catalog.array_agg(k.bucket_start ORDER BY k.width, k.bucket_start) {near})"
     )
 }
-const DIRTY: &str = include_str!("dirty.sql");
-/// The usage rows of a report from the raw tables (§4.1 U, workspace, local dates
-/// and filters; parameters as in usage.sql): shared by raw_usage.sql and kpi_tasks.sql.
-const REPORT_USAGE_ROWS: &str = "FROM @usage@ u
-JOIN @tasks@ t ON t.id = u.task_id
-JOIN @agents@ a ON a.id = t.agent_id
-LEFT JOIN @issues@ i ON i.id = t.issue_id
-WHERE a.workspace_id = $1 AND u.created_at >= $8 AND u.created_at < $9
-  AND (u.created_at AT TIME ZONE $4)::date BETWEEN $2 AND $3
-  @task_filters@";
-
 /// The local dates a report may ask for: the window adds a day either side, and
 /// local days reach +-16 hours from UTC, all within PostgreSQL's timestamps.
 const FIRST_REPORT_DATE: &str = "4714-11-26 BC";
@@ -171,56 +158,84 @@ impl Groups {
         }
     }
 
-    /// The group of an instant @x@ in SQL (@group_at(x)@ of the templates).
-    fn group_at(self) -> &'static str {
+    /// The group of an instant `x` in SQL (the templates' group_at): its local date,
+    /// or whether that is before (-1), inside (0) or after (1) the report's days.
+    fn group_at(self, x: &str) -> String {
         match self {
-            Groups::Days => LOCAL_DATE,
-            Groups::Range => IN_RANGE,
+            Groups::Days => format!("(({x}) AT TIME ZONE $4)::date"),
+            Groups::Range => format!(
+                "CASE WHEN (({x}) AT TIME ZONE $4)::date < $2 THEN -1 WHEN (({x}) AT TIME ZONE $4)::date > $3 THEN 1 \
+                 ELSE 0 END"
+            ),
         }
     }
 }
 
-/// The local date of an instant @x@.
-const LOCAL_DATE: &str = "(@x@ AT TIME ZONE $4)::date";
-
 /// tiling.sql by a blocks function of blocks.rs, with its further arguments
 /// (`sealed`: sealed() for _key_blocks, none for the others), after the CTEs that
-/// find its edges under older SQL. @group_at(x)@ is left for the caller.
+/// find its edges under older SQL (tiling_edges.sql).
 fn tiling(blocks: &str, sealed: &str, groups: Groups) -> String {
+    let group_at = |x: &str| groups.group_at(x);
     let (legacy, edges) = match groups.edges() {
-        Some(edges) => ("", edges),
-        None => (TILING_EDGES, "(SELECT pg_catalog.array_agg(e.e) FROM ws_edge e)"),
+        Some(edges) => (String::new(), edges),
+        None => (
+            sql::reports::TilingEdges { group_at: &group_at }.render(),
+            "(SELECT pg_catalog.array_agg(e.e) FROM ws_edge e)",
+        ),
     };
-    format!("{legacy}{}", TILING.replace("@blocks@", blocks).replace("@sealed@", sealed).replace("@edges@", edges))
+    legacy + &sql::reports::Tiling { blocks, sealed, edges }.render()
 }
 
-/// A report's text with @watermark@ and @frozen@ (the frozen horizon, -infinity
-/// when nothing is frozen) as SQL literals, read in the snapshot of the statement
-/// that runs the report: this function is called from the report's PL/pgSQL, which
-/// is STABLE and so runs the report query in that same snapshot. (pgrx's Spi takes
-/// a new snapshot once the transaction has written anything; a newer watermark
-/// than the report's snapshot sees would leave rows of a tick that committed in
-/// between out of both the rollup and the raw tail.) `frozen_visible`: frozen::visible().
-fn with_state(sql: &str, frozen_visible: bool) -> String {
-    if !(sql.contains("@watermark@") || frozen_visible && sql.contains("@frozen@")) {
-        // (nothing to read: a report from the raw rows alone)
-        return sql.replace("@frozen@", crate::catalog::horizon::NONE);
+/// What a report reads besides its tables, as SQL literals: the watermark and the
+/// frozen horizon (-infinity when nothing is frozen, or when the report does not see
+/// frozen history), read in the snapshot of the statement that runs the report: the
+/// query builders are called from the report's PL/pgSQL, which is STABLE and so
+/// runs the report query in that same snapshot. (pgrx's Spi takes a new snapshot
+/// once the transaction has written anything; a newer watermark than the report's
+/// snapshot sees would leave rows of a tick that committed in between out of both
+/// the rollup and the raw tail.)
+struct State {
+    watermark: String,
+    frozen: String,
+    /// Whether the report sees frozen history (frozen::visible()).
+    visible: bool,
+}
+
+impl State {
+    /// Read for a report from the rollup (and for any report that sees frozen history).
+    fn read() -> State {
+        let visible = frozen::visible();
+        let (watermark, frozen) = state_literals(visible);
+        State { watermark, frozen, visible }
     }
-    let (watermark, frozen) = state_literals(frozen_visible);
-    sql.replace("@watermark@", &watermark).replace("@frozen@", &frozen)
+
+    /// A report from the raw rows alone: reads nothing, frozen history included
+    /// only when it is visible (then it is read).
+    fn raw() -> State {
+        let visible = frozen::visible();
+        if visible {
+            return State::read();
+        }
+        let none = crate::catalog::horizon::NONE.to_string();
+        State { watermark: none.clone(), frozen: none, visible }
+    }
 }
 
 fn state_literals(frozen_visible: bool) -> (String, String) {
     // a timestamptz as a literal that reads back the same in any session
-    const LITERAL: &str = "pg_catalog.quote_literal(CASE WHEN @v@ IS NULL OR NOT pg_catalog.isfinite(@v@)
-                THEN coalesce(@v@::text, '-infinity')
-                ELSE pg_catalog.to_char(@v@ AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00' END)
-                || '::timestamptz'";
+    let literal = |v: &str| {
+        format!(
+            "pg_catalog.quote_literal(CASE WHEN {v} IS NULL OR NOT pg_catalog.isfinite({v})
+                THEN coalesce({v}::text, '-infinity')
+                ELSE pg_catalog.to_char({v} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00' END)
+                || '::timestamptz'"
+        )
+    };
     let query = format!(
         "SELECT {}, {} FROM (SELECT (SELECT t.watermark FROM usage_rollup.tick_state t WHERE t.id = 1) AS w,
                                     {} AS f) s",
-        LITERAL.replace("@v@", "s.w"),
-        LITERAL.replace("@v@", "s.f"),
+        literal("s.w"),
+        literal("s.f"),
         if frozen_visible { crate::catalog::horizon::column() } else { "NULL::timestamptz" }
     );
     let query = std::ffi::CString::new(query).expect("no NUL in the query");
@@ -252,12 +267,3 @@ fn state_literals(frozen_visible: bool) -> (String, String) {
     }
 }
 
-/// Replace every @group_at(x)@ of a template by the group expression of x.
-fn expand_group_at(template: &str, group_at: &str) -> String {
-    crate::template::expand(template, "group_at", |x| group_at.replace("@x@", &format!("({x})")))
-}
-
-/// For reports over the range as a whole: the group of an instant is before (-1),
-/// inside (0) or after (1) the local days of the range.
-const IN_RANGE: &str =
-    "CASE WHEN (@x@ AT TIME ZONE $4)::date < $2 THEN -1 WHEN (@x@ AT TIME ZONE $4)::date > $3 THEN 1 ELSE 0 END";

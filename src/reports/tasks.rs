@@ -2,8 +2,9 @@
 //! columns and task count): from the run rollup, the sealed task days and hours, or
 //! the raw tables.
 
-use super::{expand_group_at, frozen, sealed, tiling, with_state, Groups, DIRTY, IN_RANGE, REPORT_USAGE_ROWS};
+use super::{frozen, sealed, tiling, Groups, State};
 use crate::binding::Binding;
+use crate::sql::reports as sql;
 use pgrx::prelude::*;
 
 macro_rules! sealed_task_days {
@@ -21,15 +22,48 @@ const TASK_BLOCKS: &str = concat!(
 const NO_TASK_HOURS: &str =
     "(SELECT NULL::uuid AS task_id, NULL::timestamptz AS bucket_start, NULL::uuid AS workspace_id,
           NULL::boolean AS single, NULL::bigint AS single_tasks WHERE false)";
-const KPI_TASKS_KEYED: &str = include_str!("kpi_tasks_keyed.sql");
-const TASKS: &str = include_str!("tasks.sql");
-const DIRTY_TASKS: &str = include_str!("dirty_tasks.sql");
-const TASKS_TILED: &str = include_str!("tasks_tiled.sql");
-const TASKS_STARTS: &str = include_str!("tasks_starts.sql");
-const RUNS: &str = include_str!("runs.sql");
-const OUTCOMES: &str = include_str!("outcomes.sql");
-const STARTS: &str = include_str!("starts.sql");
-const KPI_TASKS: &str = include_str!("kpi_tasks.sql");
+
+/// The kind of a task report (reports.sql's kind argument).
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Runs,
+    Outcomes,
+    Starts,
+    /// kpis' task count
+    KpiTasks,
+}
+
+impl Kind {
+    fn parse(kind: &str) -> Kind {
+        match kind {
+            "runs" => Kind::Runs,
+            "outcomes" => Kind::Outcomes,
+            "starts" => Kind::Starts,
+            "kpi_tasks" => Kind::KpiTasks,
+            other => pgrx::error!("usage_rollup: no task report is of the kind \"{other}\""),
+        }
+    }
+}
+
+/// What a task report is grouped by: the local date of completion, the agent, or
+/// nothing.
+#[derive(Clone, Copy, PartialEq)]
+enum Grouping {
+    Day,
+    Agent,
+    Nothing,
+}
+
+impl Grouping {
+    fn parse(grouping: &str) -> Grouping {
+        match grouping {
+            "day" => Grouping::Day,
+            "agent" => Grouping::Agent,
+            "none" => Grouping::Nothing,
+            other => pgrx::error!("usage_rollup: no task report is grouped by \"{other}\""),
+        }
+    }
+}
 
 /// The run, outcome and start reports and the kpis' task count, from the tasks
 /// table (and the usage rows for the task count). `grouping`: day (local date of
@@ -37,41 +71,51 @@ const KPI_TASKS: &str = include_str!("kpi_tasks.sql");
 #[pg_extern(stable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
 fn _task_report_sql(kind: &str, grouping: &str) -> String {
+    let (kind, grouping) = (Kind::parse(kind), Grouping::parse(grouping));
     let binding = Binding::require("a report");
     let rowgroup = match grouping {
-        "day" => "(t.completed_at AT TIME ZONE $4)::date",
-        "agent" => "t.agent_id",
-        _ => "NULL::integer",
+        Grouping::Day => "(t.completed_at AT TIME ZONE $4)::date",
+        Grouping::Agent => "t.agent_id",
+        Grouping::Nothing => "NULL::integer",
     };
-    let template = match kind {
-        "runs" => RUNS,
-        "outcomes" => OUTCOMES,
-        "starts" => STARTS,
-        _ => KPI_TASKS,
-    };
-    let visible = frozen::visible();
-    let template = crate::template::expand(template, "task_rows", |x| frozen::task_rows(x, visible))
-        .replace("@task_row_filters@", &frozen::task_row_filters());
-    let sql =
-        binding.render(&template.replace("@report_usage_rows@", REPORT_USAGE_ROWS).replace("@rowgroup@", rowgroup));
-    with_state(&sql.replace("@frozen_tasks@", &frozen::fragment(frozen::FROZEN_TASKS, visible)), visible)
+    let state = State::raw();
+    let task_rows = |timestamp: &str| frozen::task_rows(&binding, timestamp, &state);
+    let task_row_filters = &frozen::task_row_filters();
+    match kind {
+        Kind::Runs => sql::Runs { rowgroup, task_row_filters, task_rows: &task_rows }.render(),
+        Kind::Outcomes => sql::Outcomes { rowgroup, task_row_filters, task_rows: &task_rows }.render(),
+        Kind::Starts => sql::Starts { task_row_filters, task_rows: &task_rows }.render(),
+        Kind::KpiTasks => sql::KpiTasks {
+            frozen: &state.frozen,
+            frozen_tasks: &frozen::tasks(&state),
+            report_usage_rows: &sql::ReportUsageRows { binding: &binding }.render(),
+        }
+        .render(),
+    }
 }
 
 /// kpis' task count from the sealed task days and hours (usage_rollup.key_task,
 /// key_task_hour) and the raw rows of the rest of the range (kpi_tasks_keyed.sql).
 fn kpi_tasks_keyed_sql() -> String {
+    let binding = Binding::require("a report");
     let (blocks, hours, hour_counts) = if crate::keyed::tasks::hours_installed() {
         (TASK_BLOCKS, "usage_rollup.key_task_hour", "usage_rollup.key_task_hour_count")
     } else {
         (TASK_DAYS, NO_TASK_HOURS, NO_TASK_HOURS)
     };
-    let visible = frozen::visible();
-    let keyed = KPI_TASKS_KEYED
-        .replace("@key_task_hour@", hours)
-        .replace("@key_task_hour_count@", hour_counts)
-        .replace("@frozen_rest@", &frozen::fragment(frozen::FROZEN_REST, visible));
-    let sql = format!("WITH\n{}{}{}", DIRTY, tiling("_key_blocks", &sealed(blocks), Groups::Range), keyed);
-    with_state(&Binding::require("a report").render(&expand_group_at(&sql, IN_RANGE)), visible)
+    let state = State::read();
+    let group_at = |x: &str| Groups::Range.group_at(x);
+    let dirty = sql::Dirty { binding: &binding, frozen: &state.frozen, watermark: &state.watermark }.render();
+    let keyed = sql::KpiTasksKeyed {
+        binding: &binding,
+        frozen: &state.frozen,
+        frozen_rest: &frozen::rest(&state),
+        group_at: &group_at,
+        key_task_hour: hours,
+        key_task_hour_count: hour_counts,
+    }
+    .render();
+    format!("WITH\n{dirty}{}{keyed}", tiling("_key_blocks", &sealed(blocks), Groups::Range))
 }
 
 /// The run, outcome and start report query to run: from the run rollup (tasks.sql,
@@ -80,25 +124,22 @@ fn kpi_tasks_keyed_sql() -> String {
 /// tables (_task_report_sql; kpis' task count always). Parameters as in usage.sql.
 #[pg_extern(stable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
-fn _task_query_sql(kind: &str, grouping: &str, from_rollup: bool) -> String {
-    if from_rollup && kind == "kpi_tasks" && crate::keyed::tasks::installed() {
+fn _task_query_sql(kind_name: &str, grouping_name: &str, from_rollup: bool) -> String {
+    let (kind, grouping) = (Kind::parse(kind_name), Grouping::parse(grouping_name));
+    if from_rollup && kind == Kind::KpiTasks && crate::keyed::tasks::installed() {
         return kpi_tasks_keyed_sql();
     }
-    if !from_rollup || !matches!(kind, "runs" | "outcomes" | "starts") {
-        return _task_report_sql(kind, grouping);
+    if !from_rollup || kind == Kind::KpiTasks {
+        return _task_report_sql(kind_name, grouping_name);
     }
     let binding = Binding::require("a report");
-    let visible = frozen::visible();
-    let queued = |template: &str| {
-        with_state(
-            &template.replace("@dirty_tasks@", DIRTY_TASKS).replace("@cells@", &crate::runs::cells_of_buckets()),
-            visible,
-        )
-    };
-    if kind == "starts" {
-        return binding.render(&queued(TASKS_STARTS));
+    let state = State::read();
+    let dirty_tasks = sql::DirtyTasks { frozen: &state.frozen }.render();
+    let cells = binding.render(&crate::runs::cells_of_buckets()); // MERGE: runs::cells_of_buckets(&binding)
+    if kind == Kind::Starts {
+        return sql::TasksStarts { cells: &cells, dirty_tasks: &dirty_tasks }.render();
     }
-    let (measures, group_by) = if kind == "runs" {
+    let (measures, group_by) = if kind == Kind::Runs {
         (
             "coalesce(sum(p.run_seconds), 0)::numeric AS run_seconds, sum(p.runs)::bigint AS runs,
        coalesce(sum(p.runs) FILTER (WHERE p.status = 'completed'), 0)::bigint AS completed,
@@ -113,21 +154,21 @@ fn _task_query_sql(kind: &str, grouping: &str, from_rollup: bool) -> String {
             "GROUP BY 1, 2, 3 ORDER BY 1 NULLS LAST, 2 NULLS LAST, 3 NULLS LAST",
         )
     };
-    let tiled = |blocks: &str, groups: Groups| {
-        expand_group_at(&format!("{}{}", tiling(blocks, "", groups), TASKS_TILED), groups.group_at())
+    let (blocks, groups, local_group, key, level) = match grouping {
+        Grouping::Day => ("_task_blocks", Groups::Days, "l.local_ts::date", "NULL::uuid", "IS NULL"),
+        Grouping::Agent => ("_task_agent_blocks", Groups::Range, "p.k", "x.agent_id", "IS NOT NULL"),
+        Grouping::Nothing => ("_task_blocks", Groups::Range, "NULL::integer", "NULL::uuid", "IS NULL"),
     };
-    let (rolled, local_group, key, level) = match grouping {
-        "day" => (tiled("_task_blocks", Groups::Days), "l.local_ts::date", "NULL::uuid", "IS NULL"),
-        "agent" => (tiled("_task_agent_blocks", Groups::Range), "p.k", "x.agent_id", "IS NOT NULL"),
-        _ => (tiled("_task_blocks", Groups::Range), "NULL::integer", "NULL::uuid", "IS NULL"),
-    };
-    binding.render(
-        &queued(TASKS)
-            .replace("@rolled@", &rolled)
-            .replace("@measures@", measures)
-            .replace("@group_by@", group_by)
-            .replace("@local_group@", local_group)
-            .replace("@key@", key)
-            .replace("@level@", level),
-    )
+    let rolled = tiling(blocks, "", groups) + &sql::TasksTiled { level }.render();
+    sql::Tasks {
+        cells: &cells,
+        dirty_tasks: &dirty_tasks,
+        group_by,
+        key,
+        level,
+        local_group,
+        measures,
+        rolled: &rolled,
+    }
+    .render()
 }

@@ -2,20 +2,49 @@
 //! kpis' usage columns): which store a report reads (the per-workspace rollup, the
 //! keyed blocks, the rollup, or the raw rows alone) and its query.
 
-use super::{
-    expand_group_at, frozen, sealed, tiling, with_state, Groups, DIRTY, IN_RANGE, REPORT_USAGE_ROWS, TILING_RUNS,
-};
+use super::{frozen, sealed, tiling, Groups, State};
 use crate::binding::Binding;
 use crate::catalog;
 use crate::errors::Error;
+use crate::sql::reports as sql;
 use pgrx::prelude::*;
 
-const USAGE: &str = include_str!("usage.sql");
+/// What a usage report is grouped by (reports.sql's group_by argument).
+#[derive(Clone, Copy, PartialEq)]
+enum Grouping {
+    Day,
+    Hour,
+    Agent,
+    Project,
+    Runtime,
+    Nothing,
+}
 
-/// usage.sql's per_bucket over the rollup's cells: sums per bucket and group key.
-const PER_BUCKET_SUM: &str = "    SELECT @bucket_key@ AS bucket_start, @key@ AS k, provider, model, @sum_usage(cells)@
-    FROM cells
-    GROUP BY 1, 2, 3, 4";
+impl Grouping {
+    fn parse(group_by: &str) -> Grouping {
+        match group_by {
+            "day" => Grouping::Day,
+            "hour" => Grouping::Hour,
+            "agent" => Grouping::Agent,
+            "project" => Grouping::Project,
+            "runtime" => Grouping::Runtime,
+            "none" => Grouping::Nothing,
+            other => pgrx::error!("usage_rollup: no usage report is grouped by \"{other}\""),
+        }
+    }
+
+    /// The key column of a report grouped by agent, project or runtime, with the
+    /// dimension's letter in usage_rollup.key_rollup.
+    fn key(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Grouping::Agent => Some(("a", "agent_id")),
+            Grouping::Project => Some(("p", "project_id")),
+            Grouping::Runtime => Some(("r", "runtime_id")),
+            _ => None,
+        }
+    }
+}
+
 /// usage.sql's per_bucket when the cells are summed per bucket already.
 const PER_BUCKET_AS_IS: &str = "    SELECT bucket_start, NULL::uuid AS k, provider, model, input_tokens, output_tokens,
            cache_read_tokens, cache_write_tokens, cost_usd_ticks, uncosted_input_tokens, uncosted_output_tokens,
@@ -31,46 +60,43 @@ const INTERIOR_AS_ONE: &str = "CASE WHEN bucket_start >= (($2 + 1)::timestamp AT
                  AND bucket_start < ($3::timestamp AT TIME ZONE 'UTC')
                 THEN ($2 + 1)::timestamp AT TIME ZONE 'UTC' ELSE bucket_start END";
 const CELLS_FULL: &str = include_str!("cells_full.sql");
-const CELLS_WS: &str = include_str!("cells_ws.sql");
-const CELLS_KEY: &str = include_str!("cells_key.sql");
-/// The sealed keyed blocks (days, weeks, four weeks), the sealed task days and (0.8.0)
-/// task hours.
+/// The sealed keyed blocks (days, weeks, four weeks).
 const KEYED_BLOCKS: &str = "usage_rollup.key_rollup_block";
-const CELLS_WS_HOUR: &str = include_str!("cells_ws_hour.sql");
-const RAW_USAGE: &str = include_str!("raw_usage.sql");
-const ISSUE_USAGE: &str = include_str!("issue_usage.sql");
+
 /// The usage report query for a grouping, against the current binding. From the
 /// rollup (plus the raw rows of buckets it has not caught up with), or with
 /// `exact_raw` from the raw rows alone.
 #[pg_extern(stable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
 fn _usage_report_sql(grouping: &str, exact_raw: bool) -> String {
+    let grouping = Grouping::parse(grouping);
     let binding = Binding::require("a usage report");
     // the group key over the rollup's bucket columns, over a raw row, and (for the
     // per-bucket sums) the key column kept per bucket and the key from local time
     let (group, rowgroup, key, local_group) = match grouping {
-        "day" => (
+        Grouping::Day => (
             "(bucket_start AT TIME ZONE $4)::date",
             "(u.created_at AT TIME ZONE $4)::date",
             "NULL::uuid",
             "l.local_ts::date",
         ),
-        "hour" => (
+        Grouping::Hour => (
             "extract(hour FROM bucket_start AT TIME ZONE $4)::integer",
             "extract(hour FROM u.created_at AT TIME ZONE $4)::integer",
             "NULL::uuid",
             "extract(hour FROM l.local_ts)::integer",
         ),
-        "agent" => ("agent_id", "t.agent_id", "agent_id", "p.k"),
-        "project" => ("project_id", "i.project_id", "project_id", "p.k"),
-        "runtime" => ("runtime_id", "t.runtime_id", "runtime_id", "p.k"),
-        _ => ("NULL::integer", "NULL::integer", "NULL::uuid", "NULL::integer"),
+        Grouping::Agent => ("agent_id", "t.agent_id", "agent_id", "p.k"),
+        Grouping::Project => ("project_id", "i.project_id", "project_id", "p.k"),
+        Grouping::Runtime => ("runtime_id", "t.runtime_id", "runtime_id", "p.k"),
+        Grouping::Nothing => ("NULL::integer", "NULL::integer", "NULL::uuid", "NULL::integer"),
     };
     if exact_raw {
-        binding.render(&RAW_USAGE.replace("@report_usage_rows@", REPORT_USAGE_ROWS).replace("@rowgroup@", rowgroup))
+        let rows = sql::ReportUsageRows { binding: &binding }.render();
+        sql::RawUsage { binding: &binding, report_usage_rows: &rows, rowgroup }.render()
     } else {
-        let bucket_key = if matches!(grouping, "day" | "hour") { "bucket_start" } else { INTERIOR_AS_ONE };
-        rollup_usage_sql(CELLS_FULL, bucket_key, group, key, local_group)
+        let bucket_key = if matches!(grouping, Grouping::Day | Grouping::Hour) { "bucket_start" } else { INTERIOR_AS_ONE };
+        rollup_usage_sql(&binding, CELLS_FULL, bucket_key, group, key, local_group)
     }
 }
 
@@ -81,105 +107,126 @@ fn _usage_report_sql(grouping: &str, exact_raw: bool) -> String {
 #[pg_extern(stable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
 fn _usage_query_sql(group_by: &str, exact_raw: bool, unfiltered: bool) -> String {
+    let grouping = Grouping::parse(group_by);
     // (the per-workspace path needs the SQL of 0.3.0: see recompute::coarse_widths)
-    if !exact_raw && unfiltered && matches!(group_by, "day" | "hour" | "none") && catalog::has(catalog::Sql::V0_3) {
-        usage_ws_sql(group_by)
-    } else if !exact_raw
-        && unfiltered
-        && matches!(group_by, "agent" | "project" | "runtime")
-        && catalog::has(catalog::Sql::V0_6)
-    {
-        usage_key_sql(group_by)
+    if !exact_raw && unfiltered && grouping.key().is_none() && catalog::has(catalog::Sql::V0_3) {
+        usage_ws_sql(grouping)
+    } else if !exact_raw && unfiltered && grouping.key().is_some() && catalog::has(catalog::Sql::V0_6) {
+        usage_key_sql(grouping)
     } else {
         _usage_report_sql(group_by, exact_raw)
     }
 }
 
-/// The usage report query from the per-workspace rollup (usage_rollup.rollup_ws).
-fn usage_ws_sql(group_by: &str) -> String {
+/// The usage report query from the per-workspace rollup (usage_rollup.rollup_ws),
+/// grouped by local day, local hour or nothing.
+fn usage_ws_sql(grouping: Grouping) -> String {
     let binding = Binding::require("a usage report");
     let cells_ws = |groups: Groups| {
         let tiled = match groups.edges() {
-            Some(edges) => TILING_RUNS.replace("@edges@", edges),
+            Some(edges) => sql::TilingRuns { edges }.render(),
             None => tiling("_ws_blocks", "", groups),
         };
-        expand_group_at(&format!("{tiled}{CELLS_WS}"), groups.group_at())
+        tiled + &sql::CellsWs.render()
     };
-    let (group, local_group, cells, per_bucket) = match group_by {
-        "day" => ("(bucket_start AT TIME ZONE $4)::date", "l.local_ts::date", cells_ws(Groups::Days), PER_BUCKET_SUM),
+    let per_bucket_sum = sql::PerBucketSum { bucket_key: "bucket_start", key: "NULL::uuid" }.render();
+    let (group, local_group, cells, per_bucket) = match grouping {
+        Grouping::Day => {
+            ("(bucket_start AT TIME ZONE $4)::date", "l.local_ts::date", cells_ws(Groups::Days), per_bucket_sum.as_str())
+        }
         // one range scan of one width, already summed per local hour of day
-        "hour" => (
+        Grouping::Hour => (
             "extract(hour FROM bucket_start AT TIME ZONE $4)::integer",
             "extract(hour FROM l.local_ts)::integer",
-            CELLS_WS_HOUR.to_string(),
+            sql::CellsWsHour.render(),
             PER_BUCKET_AS_IS,
         ),
         // the range's ends split hours like local midnights do
-        "none" => ("NULL::integer", "NULL::integer", cells_ws(Groups::Days), PER_BUCKET_SUM),
-        other => pgrx::error!("usage_rollup: no per-workspace usage report is grouped by \"{other}\""),
+        Grouping::Nothing => ("NULL::integer", "NULL::integer", cells_ws(Groups::Days), per_bucket_sum.as_str()),
+        _ => pgrx::error!("usage_rollup: no per-workspace usage report is grouped by agent, project or runtime"),
     };
-    binding.render(
-        &usage_template()
-            .replace("@rollup_cells@", &cells)
-            .replace("@per_bucket@", per_bucket)
-            .replace("@bucket_key@", "bucket_start")
-            .replace("@raw_key_columns@", "NULL::uuid, NULL::uuid, NULL::uuid")
-            .replace("@raw_group_by@", "bucket_start, provider, model")
-            .replace("@local_group@", local_group)
-            .replace("@group@", group)
-            .replace("@key@", "NULL::uuid"),
+    usage_sql(
+        &binding,
+        Rollup {
+            cells: &cells,
+            per_bucket,
+            raw_key_columns: "NULL::uuid, NULL::uuid, NULL::uuid",
+            raw_group_by: "bucket_start, provider, model",
+            local_group,
+            group,
+        },
     )
 }
 
 /// The usage report query grouped by agent, project or runtime with no other filter,
 /// from the sealed keyed blocks (usage_rollup.key_rollup) and the rollup.
-fn usage_key_sql(group_by: &str) -> String {
-    let (dim, column) = match group_by {
-        "agent" => ("a", "agent_id"),
-        "project" => ("p", "project_id"),
-        "runtime" => ("r", "runtime_id"),
-        other => pgrx::error!("usage_rollup: no keyed usage report is grouped by \"{other}\""),
+fn usage_key_sql(grouping: Grouping) -> String {
+    let Some((dim, column)) = grouping.key() else {
+        pgrx::error!("usage_rollup: a keyed usage report is grouped by agent, project or runtime")
     };
     let key_columns = ["agent_id", "project_id", "runtime_id"]
         .map(|c| if c == column { format!("r.key AS {c}") } else { format!("NULL::uuid AS {c}") })
         .join(", ");
-    let cells = expand_group_at(
-        &format!(
-            "{}{}",
-            tiling("_key_blocks", &sealed(KEYED_BLOCKS), Groups::Range),
-            CELLS_KEY.replace("@key_columns@", &key_columns).replace("@dim@", dim).replace("@key_column@", column)
-        ),
-        IN_RANGE,
-    );
-    rollup_usage_sql(&cells, "bucket_start", column, column, "p.k")
+    let group_at = |x: &str| Groups::Range.group_at(x);
+    let cells = tiling("_key_blocks", &sealed(KEYED_BLOCKS), Groups::Range)
+        + &sql::CellsKey { dim, group_at: &group_at, key_column: column, key_columns: &key_columns }.render();
+    rollup_usage_sql(&Binding::require("a usage report"), &cells, "bucket_start", column, column, "p.k")
 }
 
 /// usage.sql over rollup cells that carry every key column, grouped by `group`.
-fn rollup_usage_sql(cells: &str, bucket_key: &str, group: &str, key: &str, local_group: &str) -> String {
-    Binding::require("a usage report").render(
-        &usage_template()
-            .replace("@rollup_cells@", cells)
-            .replace("@per_bucket@", PER_BUCKET_SUM)
-            .replace("@bucket_key@", bucket_key)
-            .replace("@raw_key_columns@", "agent_id, project_id, runtime_id")
-            .replace("@raw_group_by@", "bucket_start, workspace_id, runtime_id, agent_id, project_id, provider, model")
-            .replace("@local_group@", local_group)
-            .replace("@group@", group)
-            .replace("@key@", key),
+fn rollup_usage_sql(
+    binding: &Binding,
+    cells: &str,
+    bucket_key: &str,
+    group: &str,
+    key: &str,
+    local_group: &str,
+) -> String {
+    let per_bucket = sql::PerBucketSum { bucket_key, key }.render();
+    usage_sql(
+        binding,
+        Rollup {
+            cells,
+            per_bucket: &per_bucket,
+            raw_key_columns: "agent_id, project_id, runtime_id",
+            raw_group_by: "bucket_start, workspace_id, runtime_id, agent_id, project_id, provider, model",
+            local_group,
+            group,
+        },
     )
 }
 
-/// usage.sql with the watermark and the frozen horizon as literals.
-fn usage_template() -> String {
-    let visible = frozen::visible();
-    let (candidates, rows) = frozen::variants(visible);
-    with_state(
-        &USAGE
-            .replace("@dirty@", DIRTY)
-            .replace("@frozen_candidates@", &candidates)
-            .replace("@frozen_candidate_rows@", &rows),
-        visible,
-    )
+/// What a usage report from the rollup reads and how it groups (usage.sql).
+struct Rollup<'a> {
+    /// the rollup's cells of the range (rollup_cells)
+    cells: &'a str,
+    per_bucket: &'a str,
+    raw_key_columns: &'a str,
+    raw_group_by: &'a str,
+    local_group: &'a str,
+    group: &'a str,
+}
+
+/// usage.sql with the report's state: the queued buckets and raw tail from the
+/// watermark on, frozen history (the variants' buckets) before the horizon.
+fn usage_sql(binding: &Binding, r: Rollup) -> String {
+    let state = State::read();
+    let dirty = sql::Dirty { binding, frozen: &state.frozen, watermark: &state.watermark }.render();
+    let (candidates, candidate_rows) = frozen::variants(&state);
+    sql::Usage {
+        binding,
+        dirty: &dirty,
+        frozen: &state.frozen,
+        frozen_candidates: &candidates,
+        frozen_candidate_rows: &candidate_rows,
+        group: r.group,
+        local_group: r.local_group,
+        per_bucket: r.per_bucket,
+        raw_group_by: r.raw_group_by,
+        raw_key_columns: r.raw_key_columns,
+        rollup_cells: r.cells,
+    }
+    .render()
 }
 
 /// The issue_usage() query ($1 = issue id), after checking the argument.
@@ -189,5 +236,5 @@ fn _issue_usage_sql(issue_id: Option<pgrx::Uuid>) -> String {
     if issue_id.is_none() {
         Error::NullArgument { function: "issue_usage".into(), argument: "issue_id" }.raise();
     }
-    Binding::require("issue_usage()").render(ISSUE_USAGE)
+    sql::IssueUsage { binding: &Binding::require("issue_usage()") }.render()
 }
