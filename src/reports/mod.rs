@@ -267,3 +267,70 @@ fn state_literals(frozen_visible: bool) -> (String, String) {
     }
 }
 
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    /// Every query a report can build, rendered against the reference schema and
+    /// planned by PostgreSQL: each usage grouping from the raw rows, the rollup, the
+    /// per-workspace rollup and the keyed blocks; each task report kind and grouping
+    /// from the raw tables and the run rollup; kpis' task count both ways;
+    /// issue_usage. A template that renders to SQL PostgreSQL refuses fails here, on
+    /// every path, not only on those the SQL tests happen to take.
+    #[pg_test]
+    fn every_report_query_renders_and_plans() {
+        Spi::run(include_str!("../../tests/fixtures/reference_schema.sql")).unwrap();
+        Spi::run("SET client_min_messages = warning").unwrap();
+        Spi::run("SELECT usage_rollup.attach()").unwrap();
+        // some history, frozen in part, so that every store and record has rows
+        Spi::run(
+            "INSERT INTO app.workspace (id, name) VALUES ('00000000-0000-0000-0000-000000000001', 'w');
+             INSERT INTO app.agent (id, workspace_id) VALUES
+                 ('00000000-0000-0000-0000-000000000002', '00000000-0000-0000-0000-000000000001');
+             INSERT INTO app.agent_task_queue (id, agent_id, status, started_at, completed_at) VALUES
+                 ('00000000-0000-0000-0000-000000000003', '00000000-0000-0000-0000-000000000002', 'completed',
+                  '2026-03-02 10:00+00', '2026-03-02 11:00+00');
+             INSERT INTO app.task_usage (task_id, provider, model, input_tokens, created_at) VALUES
+                 ('00000000-0000-0000-0000-000000000003', 'Claude', 'opus', 5, '2026-03-02 10:20+00'),
+                 ('00000000-0000-0000-0000-000000000003', 'claude', 'opus', 7, '2026-03-02 10:50+00')",
+        )
+        .unwrap();
+        Spi::run("SET LOCAL usage_rollup.safety_lag = 0").unwrap();
+        Spi::run("SELECT usage_rollup.tick()").unwrap();
+        Spi::run("SELECT usage_rollup.freeze('2026-03-02 10:30+00')").unwrap();
+
+        let mut builders = Vec::new();
+        for grouping in ["day", "hour", "agent", "project", "runtime", "none"] {
+            for (raw, unfiltered) in [(false, false), (false, true), (true, false), (true, true)] {
+                builders.push(format!("usage_rollup._usage_query_sql('{grouping}', {raw}, {unfiltered})"));
+            }
+        }
+        for kind in ["runs", "outcomes", "starts", "kpi_tasks"] {
+            for grouping in ["day", "agent", "none"] {
+                for rollup in [false, true] {
+                    builders.push(format!("usage_rollup._task_query_sql('{kind}', '{grouping}', {rollup})"));
+                }
+            }
+        }
+        let params = "uuid, date, date, text, uuid, uuid, uuid, timestamptz, timestamptz";
+        let args = "'00000000-0000-0000-0000-000000000001', '2026-03-01', '2026-03-31', 'Asia/Kolkata', \
+                    NULL, NULL, NULL, '2026-02-28 00:00+00', '2026-04-02 00:00+00'";
+        let mut plans = 0;
+        for (n, builder) in builders.iter().enumerate() {
+            let sql: String = Spi::get_one(&format!("SELECT {builder}")).unwrap().unwrap();
+            assert!(!sql.contains("@"), "{builder} left a placeholder:\n{sql}");
+            Spi::run(&format!("PREPARE report_{n}({params}) AS {sql}"))
+                .unwrap_or_else(|e| panic!("{builder} does not parse: {e}\n{sql}"));
+            let plan: Option<String> = Spi::get_one(&format!("EXPLAIN EXECUTE report_{n}({args})"))
+                .unwrap_or_else(|e| panic!("{builder} does not plan: {e}\n{sql}"));
+            assert!(plan.is_some(), "{builder} has no plan");
+            plans += 1;
+        }
+        let sql: String = Spi::get_one("SELECT usage_rollup._issue_usage_sql(gen_random_uuid())").unwrap().unwrap();
+        Spi::run(&format!("PREPARE issue_report(uuid) AS {sql}")).unwrap();
+        Spi::run("EXPLAIN EXECUTE issue_report(gen_random_uuid())").unwrap();
+        assert_eq!(plans, 48);
+    }
+}
