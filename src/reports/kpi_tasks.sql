@@ -1,6 +1,6 @@
 -- kpis' task_count: distinct tasks with any usage row on a local date in the range
 -- (any provider, any model). Read from the raw rows, and before the frozen horizon
--- from the tasks freeze recorded (reports/mod.rs, FROZEN_TASKS).
+-- from the tasks freeze recorded (reports/frozen.rs, tasks).
 SELECT count(DISTINCT x.task_id) FROM (
     SELECT u.task_id
     @report_usage_rows@

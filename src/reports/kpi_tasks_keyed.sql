@@ -5,8 +5,8 @@
 -- and after the range's local days): the sealed days and hours inside the range
 -- that hold no dirty bucket are read from their entries, the rest of the range from
 -- the raw rows, or before the frozen horizon from the tasks freeze recorded
--- (reports/mod.rs, FROZEN_REST). @key_task_hour@ and @key_task_hour_count@ are the hours' tables
--- (empty relations under the SQL of 0.7.0). Parameters as in usage.sql.
+-- (reports/frozen.rs, rest). The hours' tables are empty relations under the SQL
+-- of 0.7.0. Parameters as in usage.sql.
 -- the sealed days and hours as two arrays, built once: a task's NOT EXISTS probe
 -- below tests its one or two entries against them (a scan of a CTE per task cost
 -- 20 ms of the dense benchmark's 1,800 raw tasks). Read as

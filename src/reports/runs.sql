@@ -1,6 +1,6 @@
 -- Run reports (SPEC §4.1 T): terminal tasks that started and completed, by the local
 -- date of completed_at. Parameters as in usage.sql. Read from the tasks table.
--- @rowgroup@ is the group key of a task row.
+-- rowgroup is the group key of a task row.
 SELECT @rowgroup@ AS g,
        coalesce(sum(extract(epoch FROM t.completed_at - t.started_at)), 0)::numeric AS run_seconds,
        count(*) AS runs,

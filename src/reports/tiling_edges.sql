@@ -1,6 +1,6 @@
 -- tiling.sql's edges under the SQL of 0.8.0 and before (tz/edges.rs finds them
 -- since 0.9.0): where the group of a bucket start differs from the previous one's,
--- with @group_at(x)@ the group of the instant x.
+-- with group_at(x) the group of the instant x.
 ws_hour AS MATERIALIZED (
     SELECT h, @group_at(h - '00:15:00'::interval)@ AS before, @group_at(h)@ AS first_quarter,
            @group_at(h + '00:45:00'::interval)@ AS last_quarter

@@ -9,7 +9,7 @@ WITH
 -- statement's snapshot: queued invalidations and rows stamped since the watermark.
 -- Their rows are read raw; every other bucket is read from the rollup.
 -- The watermark is a literal, read in this statement's snapshot (reports/mod.rs,
--- with_state): the planner then sees that few rows are that new (against a
+-- State): the planner then sees that few rows are that new (against a
 -- subquery it guessed a third of the table and sorted the rollup's cells to group
 -- them, a quarter of a sparse daily report's time).
 @dirty@raw AS MATERIALIZED (
