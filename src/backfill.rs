@@ -91,12 +91,8 @@ fn _backfill_plan(
         }
     }
     let full_history = from_ts.is_none() && to_ts.is_none();
-    let sql = binding.render(
-        // rows stamped ±infinity (or past the last bucket) belong to no bucket
-        &"SELECT pg_catalog.min(u.created_at), pg_catalog.max(u.created_at) FROM @usage@ u \
-         WHERE u.created_at > '-infinity' AND u.created_at < '@bucket_limit@'"
-            .replace("@bucket_limit@", BUCKET_LIMIT),
-    );
+    // rows stamped ±infinity (or past the last bucket) belong to no bucket
+    let sql = crate::sql::BackfillRange { binding: &binding }.render();
     let (min, max): (Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>) =
         Spi::get_two(&sql).or_raise("read the usage time range");
     let min = match (min, horizon) {

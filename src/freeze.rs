@@ -31,49 +31,6 @@ use pgrx::prelude::*;
 
 pgrx::extension_sql_file!("freeze.sql", name = "freeze_sql", requires = ["catalog"]);
 
-/// The frozen tasks of the usage rows in [$1, $2) (see key_task_frozen in
-/// catalog/schema.sql): added to those of the quarter hours frozen before.
-const FREEZE_TASKS: &str = "INSERT INTO usage_rollup.key_task_frozen AS k
-        (task_id, bucket_start, workspace_id, agent_id, runtime_id, project_id, quarters)
-    SELECT u.task_id, pg_catalog.date_bin('1 day'::interval, u.created_at, '2000-01-01 00:00:00+00'::timestamptz),
-           a.workspace_id, t.agent_id, t.runtime_id, i.project_id, pg_catalog.bit_or(usage_rollup._quarter(u.created_at))
-    FROM @usage@ u
-    JOIN @tasks@ t ON t.id = u.task_id
-    JOIN @agents@ a ON a.id = t.agent_id
-    LEFT JOIN @issues@ i ON i.id = t.issue_id
-    WHERE a.workspace_id IS NOT NULL AND u.created_at >= $1 AND u.created_at < $2 AND u.created_at > '-infinity'
-    GROUP BY 1, 2, 3, 4, 5, 6
-    ON CONFLICT (task_id, bucket_start) DO UPDATE SET quarters = k.quarters | excluded.quarters";
-
-/// The tasks that started or completed in [$1, $2) (see task_frozen in
-/// catalog/schema.sql). A task recorded before (it started before the last horizon)
-/// gets its completion now; what was frozen stays.
-const FREEZE_RUNS: &str = "INSERT INTO usage_rollup.task_frozen AS k
-        (task_id, workspace_id, agent_id, runtime_id, project_id, status, failure_reason, started_at, completed_at)
-    SELECT t.id, a.workspace_id, t.agent_id, t.runtime_id, i.project_id, t.status::text, @failure_reason@::text,
-           t.started_at, t.completed_at
-    FROM @tasks@ t
-    JOIN @agents@ a ON a.id = t.agent_id
-    LEFT JOIN @issues@ i ON i.id = t.issue_id
-    WHERE (t.started_at >= $1 AND t.started_at < $2) OR (t.completed_at >= $1 AND t.completed_at < $2)
-    ON CONFLICT (task_id) DO UPDATE SET status = excluded.status, failure_reason = excluded.failure_reason,
-                                        completed_at = excluded.completed_at
-        WHERE excluded.completed_at >= $1 AND excluded.completed_at < $2";
-
-/// The buckets in [$1, $2) of the tasks with a provider in two letter cases (see
-/// variant_frozen in catalog/schema.sql).
-const FREEZE_VARIANTS: &str = "INSERT INTO usage_rollup.variant_frozen
-        (task_id, provider, model, bucket_start, workspace_id, agent_id, runtime_id, project_id)
-    SELECT DISTINCT u.task_id, v.provider, v.model, @bucket@, a.workspace_id, t.agent_id, t.runtime_id, i.project_id
-    FROM usage_rollup.variant v
-    JOIN @usage@ u ON u.task_id = v.task_id AND pg_catalog.lower(u.provider) IS NOT DISTINCT FROM v.provider
-                  AND u.model IS NOT DISTINCT FROM v.model
-    JOIN @tasks@ t ON t.id = u.task_id
-    JOIN @agents@ a ON a.id = t.agent_id
-    LEFT JOIN @issues@ i ON i.id = t.issue_id
-    WHERE u.created_at >= $1 AND u.created_at < $2 AND u.created_at > '-infinity'
-    ON CONFLICT ON CONSTRAINT variant_frozen_key DO NOTHING";
-
 /// usage_rollup.freeze(before): move the horizon to the bucket at or before
 /// `before`, and return the horizon in force.
 #[pg_extern(volatile, parallel_unsafe, security_definer)]
@@ -98,16 +55,7 @@ fn freeze(before: Option<TimestampWithTimeZone>) -> Option<TimestampWithTimeZone
 /// stops short (freeze(); the tick's freeze_after stays quiet). Returns the horizon
 /// in force.
 pub fn advance(binding: &Binding, before: TimestampWithTimeZone, explain: bool) -> Option<TimestampWithTimeZone> {
-    let sql = binding.render(
-        "SELECT s.frozen_before, usage_rollup.bucket_of($1),
-                -- the first bucket with work no tick has applied yet
-                CASE WHEN s.watermark IS NOT NULL THEN least(usage_rollup.bucket_of(s.watermark),
-                      (SELECT pg_catalog.min(d.bucket_start) FROM usage_rollup.dirty_bucket d),
-                      (SELECT pg_catalog.min(d.bucket_start) FROM usage_rollup.dirty_task_bucket d),
-                      (SELECT usage_rollup.bucket_of(pg_catalog.min(u.created_at)) FROM @usage@ u
-                       WHERE u.updated_at >= s.watermark AND u.created_at > '-infinity')) END
-         FROM usage_rollup.tick_state s WHERE s.id = 1 FOR UPDATE",
-    );
+    let sql = crate::sql::FreezeHorizon { binding }.render();
     let (current, target, pending): (
         Option<TimestampWithTimeZone>,
         Option<TimestampWithTimeZone>,
@@ -146,11 +94,14 @@ pub fn advance(binding: &Binding, before: TimestampWithTimeZone, explain: bool) 
     // reads a task day that is not sealed from its raw rows, which may go now
     let from = current.unwrap_or_else(TimestampWithTimeZone::negative_infinity);
     for (sql, task) in [
-        (FREEZE_TASKS, "record the tasks of the frozen usage"),
-        (FREEZE_RUNS, "record the tasks of the frozen runs"),
-        (FREEZE_VARIANTS, "record the buckets of the frozen tasks with a provider in two letter cases"),
+        (crate::sql::FreezeTasks { binding }.render(), "record the tasks of the frozen usage"),
+        (crate::sql::FreezeRuns { binding }.render(), "record the tasks of the frozen runs"),
+        (
+            crate::sql::FreezeVariants { binding }.render(),
+            "record the buckets of the frozen tasks with a provider in two letter cases",
+        ),
     ] {
-        Spi::run_with_args(&binding.render(sql), &[from.into(), horizon.into()]).or_raise(task);
+        Spi::run_with_args(&sql, &[from.into(), horizon.into()]).or_raise(task);
     }
     crate::keyed::tasks::seal_before(binding, horizon);
     Spi::run_with_args("UPDATE usage_rollup.tick_state SET frozen_before = $1 WHERE id = 1", &[horizon.into()])

@@ -8,9 +8,6 @@ use pgrx::prelude::*;
 
 pgrx::extension_sql_file!("health.sql", name = "health_sql", requires = ["catalog", _verify_sql]);
 
-const VERIFY: &str = include_str!("verify.sql");
-const VERIFY_KEYED: &str = include_str!("verify_keyed.sql");
-
 /// The verify() query for the current binding ($1 = from_ts, $2 = to_ts).
 #[pg_extern(stable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
@@ -33,18 +30,24 @@ fn _verify_sql(from_ts: Option<TimestampWithTimeZone>, to_ts: Option<TimestampWi
     // from the frozen horizon on, if it is later: before it the rollup keeps what the
     // raw rows were (freeze.rs), and they may be gone
     let from = format!("greatest(usage_rollup.bucket_of($1), {})", crate::catalog::horizon::column());
-    let rows = format!("(SELECT * FROM @usage@ WHERE created_at >= {from} AND created_at < {to_end}) u");
+    let rows = crate::sql::health::VerifyRows { binding: &binding, from: &from, to_end: &to_end }.render();
     // each coarser per-workspace width over the blocks the range touches
     let ws_blocks = recompute::coarse_widths()
         .into_iter()
         .map(|(width, _)| format!("({width}::smallint, {}, {})", bin_of(&from, width), bin_end(&to_end, width)))
         .collect::<Vec<_>>()
         .join(", ");
-    let keyed = if crate::keyed::installed() { VERIFY_KEYED } else { "" };
-    VERIFY
-        .replace("@keyed@", keyed)
-        .replace("usage_rollup.bucket_of($1)", &from)
-        .replace("@ws_blocks@", &ws_blocks)
-        .replace("@to_end@", &to_end)
-        .replace("@aggregate@", &recompute::aggregate_sql(&binding, &rows))
+    let keyed = if crate::keyed::installed() {
+        crate::sql::health::VerifyKeyed { from: &from, to_end: &to_end }.render()
+    } else {
+        String::new()
+    };
+    crate::sql::health::Verify {
+        aggregate: &recompute::aggregate_sql(&binding, &rows),
+        from: &from,
+        to_end: &to_end,
+        ws_blocks: &ws_blocks,
+        keyed: &keyed,
+    }
+    .render()
 }

@@ -1,12 +1,14 @@
 -- verify(): the rollup rows of the buckets that [$1, $2) touches against the same
 -- aggregate recomputed from raw rows. UNION ALL + GROUP BY compares keys with NULLs
--- equal (like the rollup's NULLS NOT DISTINCT key).
+-- equal (like the rollup's NULLS NOT DISTINCT key). The range in buckets is from
+-- the from field (the bucket of $1, or the frozen horizon if later) to the to_end
+-- field (health/mod.rs).
 WITH fresh AS (
 @aggregate@
 ),
 cur AS (
     SELECT r.* FROM usage_rollup.rollup r
-    WHERE r.bucket_start >= usage_rollup.bucket_of($1) AND r.bucket_start < @to_end@
+    WHERE r.bucket_start >= @from@ AND r.bucket_start < @to_end@
 ),
 both_sides AS (
     SELECT 'raw' AS side, f.bucket_start, f.workspace_id, f.runtime_id, f.agent_id, f.project_id, f.provider, f.model,
@@ -49,7 +51,7 @@ ws_sides AS (
                w.uncosted_input_tokens, w.uncosted_output_tokens, w.uncosted_cache_read_tokens,
                w.uncosted_cache_write_tokens, w.task_count, w.event_count)::text
     FROM usage_rollup.rollup_ws w
-    WHERE (w.width = 15 AND w.bucket_start >= usage_rollup.bucket_of($1) AND w.bucket_start < @to_end@)
+    WHERE (w.width = 15 AND w.bucket_start >= @from@ AND w.bucket_start < @to_end@)
        OR EXISTS (SELECT 1 FROM (VALUES @ws_blocks@) v (width, lo, hi)
                   WHERE w.width = v.width AND w.bucket_start >= v.lo AND w.bucket_start < v.hi)
 )

@@ -23,7 +23,7 @@ FROM (
     JOIN usage_rollup.rollup r
       ON r.bucket_start >= k.bucket_start AND r.bucket_start < k.bucket_start + k.width * '00:01:00'::interval
     CROSS JOIN (VALUES ('a'::"char"), ('p'), ('r')) d (dim)
-    WHERE k.bucket_start < @to_end@ AND k.bucket_start + k.width * '00:01:00'::interval > usage_rollup.bucket_of($1)
+    WHERE k.bucket_start < @to_end@ AND k.bucket_start + k.width * '00:01:00'::interval > @from@
     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
     UNION ALL
     SELECT 'stored', s.width, s.bucket_start, s.workspace_id, s.dim, s.key, s.provider, s.model,
@@ -32,7 +32,7 @@ FROM (
                s.uncosted_cache_write_tokens, s.task_count, s.event_count)::text
     FROM usage_rollup.key_rollup_block k
     JOIN usage_rollup.key_rollup s ON s.width = k.width AND s.bucket_start = k.bucket_start
-    WHERE k.bucket_start < @to_end@ AND k.bucket_start + k.width * '00:01:00'::interval > usage_rollup.bucket_of($1)
+    WHERE k.bucket_start < @to_end@ AND k.bucket_start + k.width * '00:01:00'::interval > @from@
 ) x
 GROUP BY x.width, x.bucket_start, x.workspace_id, x.dim, x.key, x.provider, x.model
 HAVING count(*) <> 2 OR count(DISTINCT x.measures) <> 1

@@ -20,11 +20,7 @@ pub mod tasks;
 use crate::binding::{bin_of, BUCKET_LIMIT};
 use crate::catalog::{self, Buckets};
 use crate::errors::SpiExt;
-use crate::template::sum_measures;
 use pgrx::prelude::*;
-
-const SEAL_DAY: &str = include_str!("seal_day.sql");
-const SEAL_WIDER: &str = include_str!("seal_wider.sql");
 
 /// A day is sealed this long after it ends: usage rows are often written a little
 /// after their created_at, and each late row would take the day off the list again.
@@ -204,11 +200,11 @@ fn seal(width: i64, starts: &[TimestampWithTimeZone], fill: &str) {
 }
 
 fn seal_days(days: &[TimestampWithTimeZone]) {
-    seal(1440, days, &sum_measures(SEAL_DAY));
+    seal(1440, days, &crate::sql::keyed::SealDay {}.render());
 }
 
 fn seal_wider(width: i64, below: i64, blocks: &[TimestampWithTimeZone]) {
-    let fill = sum_measures(SEAL_WIDER).replace("@width@", &width.to_string()).replace("@below@", &below.to_string());
+    let fill = crate::sql::keyed::SealWider { width: &width.to_string(), below: &below.to_string() }.render();
     seal(width, blocks, &fill);
 }
 

@@ -1,8 +1,9 @@
--- Seal UTC days or hours ($1, their starts; @width@ their length) of
--- usage_rollup.key_task or key_task_hour (@entries@, with the counts in @counts@):
--- the tasks with a usage row in each, per workspace, from the raw rows (the rollup
--- counts tasks, it does not name them), and whether all of the task's rows lie in
--- it. Runs after the old entries were deleted; keyed/tasks.rs lists them as sealed.
+-- Seal UTC days or hours ($1, their starts; the width field is their length) of
+-- usage_rollup.key_task or key_task_hour (the entries field, with the counts in
+-- the counts field): the tasks with a usage row in each, per workspace, from the
+-- raw rows (the rollup counts tasks, it does not name them), and whether all of the
+-- task's rows lie in it. Runs after the old entries were deleted; keyed/tasks.rs
+-- lists them as sealed.
 -- About 0.4 s per day of the benchmark's sparse 3M rows (33k rows a day, spread
 -- over the heap: most of it is reading them).
 -- Before the frozen horizon the tasks are those freeze recorded

@@ -1,5 +1,5 @@
--- Seal blocks ($1, block starts) of width @width@ of usage_rollup.key_rollup from
--- its sealed blocks of width @below@ (each block is whole blocks below it, all
+-- Seal blocks ($1, block starts) of one width of usage_rollup.key_rollup from its
+-- sealed blocks of the width below (each block is whole blocks below it, all
 -- sealed: keyed/mod.rs picks only those). Runs after the blocks' old rows were
 -- deleted.
 INSERT INTO usage_rollup.key_rollup

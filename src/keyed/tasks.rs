@@ -34,9 +34,6 @@ use crate::catalog::{self, Buckets};
 use crate::errors::SpiExt;
 use pgrx::prelude::*;
 
-const SEAL_TASKS: &str = include_str!("seal_tasks.sql");
-const SEAL_TASKS_BULK: &str = include_str!("seal_tasks_bulk.sql");
-
 /// A day's tasks are sealed this long after it ends (plus safety_lag), sooner than
 /// the keyed blocks' hour: until then kpis reads the whole previous day raw (33k rows
 /// in the sparse benchmark, half its time: 19x instead of 40x in the hour after UTC
@@ -146,10 +143,15 @@ fn seal(binding: &Binding, days: &[TimestampWithTimeZone]) {
         return;
     };
     if days.len() > BULK_DAYS {
-        let bulk = frozen(
-            &binding.render(SEAL_TASKS_BULK).replace("@day_of_row@", &bin_of("u.created_at", 1440)),
-            "'24:00:00'::interval",
-        );
+        let frozen = frozen("'24:00:00'::interval");
+        let bulk = crate::sql::keyed::SealTasksBulk {
+            binding,
+            day_of_row: &bin_of("u.created_at", 1440),
+            horizon: &frozen.horizon,
+            frozen_present_days: &frozen.present_days,
+            frozen_single: &frozen.single,
+        }
+        .render();
         seal_blocks(&DAYS, days, || {
             Spi::run_with_args(&bulk, &[days.to_vec().into(), (*first).into(), (*last).into()])
         });
@@ -179,50 +181,67 @@ fn seal(binding: &Binding, days: &[TimestampWithTimeZone]) {
 /// seal_tasks.sql for the blocks of `level`.
 fn seal_sql(binding: &Binding, level: &Level) -> String {
     let width = format!("'{} minutes'::interval", level.minutes);
-    frozen(&binding.render(SEAL_TASKS), &width)
-        .replace("@width@", &width)
-        .replace("@entries@", level.entries)
-        .replace("@counts@", level.counts)
+    let frozen = frozen(&width);
+    crate::sql::keyed::SealTasks {
+        binding,
+        width: &width,
+        entries: level.entries,
+        counts: level.counts,
+        horizon: &frozen.horizon,
+        frozen_present: &frozen.present,
+        frozen_single: &frozen.single,
+    }
+    .render()
+}
+
+/// The frozen history's part of a seal (the fields of seal_tasks.sql and
+/// seal_tasks_bulk.sql of the same names).
+struct Frozen {
+    /// The frozen horizon: raw rows are read from there on.
+    horizon: String,
+    /// frozen_present: the tasks freeze recorded in the blocks (seal_tasks.sql).
+    present: String,
+    /// frozen_present_days: the same for whole days (seal_tasks_bulk.sql).
+    present_days: String,
+    /// frozen_single: a task recorded outside the block is not single.
+    single: String,
 }
 
 /// The frozen history's part of a seal (seal_tasks.sql, seal_tasks_bulk.sql) for
 /// blocks `width` long: none under the SQL of 0.9.0.
-fn frozen(sql: &str, width: &str) -> String {
+fn frozen(width: &str) -> Frozen {
     use crate::catalog::horizon::NONE;
     if !crate::catalog::horizon::installed() {
-        return ["@frozen_present@", "@frozen_present_days@", "@frozen_single@"]
-            .iter()
-            .fold(sql.replace("@horizon@", NONE), |s, p| s.replace(p, ""));
+        return Frozen {
+            horizon: NONE.to_string(),
+            present: String::new(),
+            present_days: String::new(),
+            single: String::new(),
+        };
     }
     let day = bin_of("p.day", 1440);
     let zero = "pg_catalog.repeat('0', 96)::bit(96)";
-    sql.replace("@horizon@", &format!("coalesce({}, {NONE})", crate::catalog::horizon::column()))
-        .replace(
-            "@frozen_present@",
-            &format!(
-                "UNION
+    Frozen {
+        horizon: format!("coalesce({}, {NONE})", crate::catalog::horizon::column()),
+        present: format!(
+            "UNION
     SELECT d.day, f.workspace_id, f.task_id
     FROM day d
     JOIN usage_rollup.key_task_frozen f ON f.bucket_start = {}
     WHERE (f.quarters & usage_rollup._quarters(f.bucket_start, d.day, d.day + {width})) <> {zero}",
-                bin_of("d.day", 1440)
-            ),
-        )
-        .replace(
-            "@frozen_present_days@",
-            "UNION
+            bin_of("d.day", 1440)
+        ),
+        present_days: "UNION
     SELECT f.bucket_start, f.workspace_id, f.task_id
-    FROM usage_rollup.key_task_frozen f WHERE f.bucket_start IN (SELECT day FROM day)",
-        )
-        .replace(
-            "@frozen_single@",
-            &format!(
-                "AND NOT EXISTS (SELECT 1 FROM usage_rollup.key_task_frozen f
+    FROM usage_rollup.key_task_frozen f WHERE f.bucket_start IN (SELECT day FROM day)"
+            .to_string(),
+        single: format!(
+            "AND NOT EXISTS (SELECT 1 FROM usage_rollup.key_task_frozen f
                             WHERE f.task_id = p.task_id
                               AND (f.bucket_start <> {day}
                                    OR (f.quarters & ~usage_rollup._quarters(f.bucket_start, p.day, p.day + {width})) <> {zero}))"
-            ),
-        )
+        ),
+    }
 }
 
 /// Delete the entries of these blocks of `level`, fill them again (`fill`), list them.

@@ -1,7 +1,8 @@
 -- The §4.1 usage aggregate at rollup grain: one row per (15-minute UTC bucket,
 -- workspace, runtime, agent, project, lower(provider), model). The workspace comes
 -- from the task's agent, never from its issue (seeds W9); a missing runtime or
--- project is a NULL group of its own (seeds W5). @rows@ selects the usage rows.
+-- project is a NULL group of its own (seeds W5). The rows field selects the usage
+-- rows (a FROM item aliased u: bucket_rows.sql, range_rows.sql).
 SELECT @bucket@                                    AS bucket_start,
        a.workspace_id,
        t.runtime_id,

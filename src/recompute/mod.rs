@@ -3,21 +3,14 @@
 //! index range scan on usage.created_at, never a walk of every task of a runtime
 //! or agent (the seeds' recompute did that: reference W8).
 
-use crate::binding::{Binding, BUCKET_LIMIT, BUCKET_SECONDS};
+use crate::binding::Binding;
 use crate::catalog::Buckets;
 use crate::errors::SpiExt;
-use crate::template::{add_measures, upsert_measures};
 use pgrx::prelude::*;
 
 mod per_workspace;
 pub use per_workspace::coarse_widths;
 pub use per_workspace::installed as per_workspace_installed;
-
-const AGGREGATE: &str = include_str!("aggregate.sql");
-const REPLACE: &str = include_str!("replace.sql");
-const DISCOVER: &str = include_str!("discover.sql");
-const VARIANTS: &str = include_str!("variants.sql");
-const APPEND: &str = include_str!("append.sql");
 
 /// What a recompute did: rollup rows inserted, updated or deleted, raw usage rows
 /// read, and the buckets the stores derived from the rollup must take off their
@@ -35,23 +28,24 @@ pub struct Outcome {
 }
 
 /// The §4.1 aggregate at rollup grain over the usage rows chosen by `rows`
-/// (a FROM item that binds `u`). Shared by recompute and verify().
+/// (a FROM item that binds `u`, rendered). Shared by recompute and verify().
 pub fn aggregate_sql(binding: &Binding, rows: &str) -> String {
-    binding.render(&AGGREGATE.replace("@rows@", rows))
+    crate::sql::recompute::Aggregate { binding, rows }.render()
 }
 
 /// The rows a recompute may read: stamped (updated_at, else created_at) before a
 /// cut, the end of the tick's window (or a backfill's bound, recorded as the high
 /// watermark). A row stamped later is left for the tick whose window holds its
 /// stamp, which adds it (append) or recomputes its bucket: had this recompute
-/// summed it too, an append would count it twice.
-const INCLUDED: &str = "coalesce(x.updated_at, x.created_at) < @cut@";
+/// summed it too, an append would count it twice. (A condition on the usage row
+/// `x`: the included field of bucket_rows.sql and range_rows.sql.)
+fn included(cut: &str) -> String {
+    format!("coalesce(x.updated_at, x.created_at) < {cut}")
+}
 
 /// Returns what it did, with the buckets whose rollup rows changed.
 fn replace(binding: &Binding, rows: &str, scope: &str, args: &[pgrx::datum::DatumWithOid]) -> Outcome {
-    let sql = binding.render(&upsert_measures(
-        &REPLACE.replace("@aggregate@", &aggregate_sql(binding, rows)).replace("@scope@", scope),
-    ));
+    let sql = crate::sql::recompute::Replace { aggregate: &aggregate_sql(binding, rows), scope }.render();
     let (written, raw, changed): (Option<i64>, Option<i64>, Option<Vec<TimestampWithTimeZone>>) =
         Spi::get_three_with_args(&sql, args).or_raise("recompute rollup buckets");
     Outcome {
@@ -68,19 +62,8 @@ pub fn buckets(binding: &Binding, starts: &[TimestampWithTimeZone], cut: Timesta
     if starts.is_empty() {
         return Outcome::default();
     }
-    // LATERAL ... OFFSET 0 keeps each bucket's index range scan a unit driven by the
-    // bucket list: the planner cannot estimate a range bounded by a parameter and
-    // would otherwise walk whole source tables (see privileges.sql for the joins).
-    let rows = format!(
-        "(SELECT DISTINCT s AS bucket_start FROM pg_catalog.unnest($1::timestamptz[]) s \
-          WHERE s > '-infinity' AND s < '{BUCKET_LIMIT}') b \
-         CROSS JOIN LATERAL (SELECT * FROM @usage@ x \
-                             WHERE x.created_at >= b.bucket_start \
-                               AND x.created_at < b.bucket_start + '{BUCKET_SECONDS} seconds'::interval \
-                               AND {} \
-                             OFFSET 0) u",
-        INCLUDED.replace("@cut@", "$2")
-    );
+    // each bucket's rows by an index range scan of its own (bucket_rows.sql)
+    let rows = crate::sql::recompute::BucketRows { binding, included: &included("$2") }.render();
     let outcome =
         replace(binding, &rows, "r.bucket_start = ANY ($1::timestamptz[])", &[starts.to_vec().into(), cut.into()]);
     // its rows are not counted: tick() returns the rollup rows it wrote (SPEC §8)
@@ -94,14 +77,8 @@ pub fn variants_of_buckets(binding: &Binding, starts: &[TimestampWithTimeZone]) 
     if starts.is_empty() {
         return;
     }
-    let touched = "SELECT DISTINCT x.task_id
-    FROM (SELECT DISTINCT s AS bucket_start FROM pg_catalog.unnest($1::timestamptz[]) s
-          WHERE s > '-infinity' AND s < '@bucket_limit@') b
-    CROSS JOIN LATERAL (SELECT y.task_id FROM @usage@ y
-                        WHERE y.created_at >= b.bucket_start
-                          AND y.created_at < b.bucket_start + '@bucket_seconds@ seconds'::interval
-                        OFFSET 0) x";
-    refresh_variants(binding, touched, &[starts.to_vec().into()]);
+    let touched = crate::sql::recompute::TouchedBuckets { binding }.render();
+    refresh_variants(binding, &touched, &[starts.to_vec().into()]);
 }
 
 /// Refresh the variant list for the tasks of the rows append() added: those stamped
@@ -115,30 +92,22 @@ pub fn variants_of_new(
     if starts.is_empty() {
         return;
     }
-    let touched = format!("SELECT DISTINCT u.task_id FROM {WINDOW_ROWS} WHERE @bucket@ = ANY ($1::timestamptz[])");
+    let touched = crate::sql::recompute::TouchedNew { window_rows: &window_rows(binding) }.render();
     refresh_variants(binding, &touched, &[starts.to_vec().into(), from.into(), to.into()]);
 }
 
+/// Refresh the variant list for the tasks `touched` (a query of column task_id,
+/// rendered: touched_buckets.sql, touched_new.sql).
 fn refresh_variants(binding: &Binding, touched: &str, args: &[pgrx::datum::DatumWithOid]) {
-    let sql = binding.render(
-        &VARIANTS
-            .replace("@touched@", touched)
-            .replace("@bucket_seconds@", &BUCKET_SECONDS.to_string())
-            .replace("@bucket_limit@", BUCKET_LIMIT),
-    );
+    let sql = crate::sql::recompute::Variants { binding, touched }.render();
     Spi::run_with_args(&sql, args).or_raise("refresh the variant list");
 }
 
-/// The usage rows stamped in a tick's window [$2, $3), as `u`, by the same two
-/// indexes as discover.sql (the caller keeps those of its buckets): the rows
-/// append() adds, and whose tasks variants_of_new() looks at.
-const WINDOW_ROWS: &str = "(SELECT * FROM @usage@ x
-          WHERE x.updated_at >= $2 AND x.updated_at < $3
-            AND x.created_at > '-infinity' AND x.created_at < '@bucket_limit@'
-          UNION ALL
-          SELECT * FROM @usage@ x
-          WHERE x.updated_at IS NULL AND x.created_at >= $2 AND x.created_at < $3
-            AND x.created_at > '-infinity' AND x.created_at < '@bucket_limit@') u";
+/// The usage rows stamped in a tick's window [$2, $3), as `u` (window_rows.sql):
+/// the rows append() adds, and whose tasks variants_of_new() looks at.
+fn window_rows(binding: &Binding) -> String {
+    crate::sql::recompute::WindowRows { binding }.render()
+}
 
 /// Add the rows stamped in [from, to) of these buckets to both rollups (append.sql:
 /// the buckets must hold no other change since the watermark `from`).
@@ -152,9 +121,9 @@ pub fn append(
         return Outcome::default();
     }
     let per_workspace = if per_workspace::installed() { per_workspace::append_sql("delta") } else { String::new() };
-    let sql = binding
-        .render(&add_measures(&APPEND.replace("@window_rows@", WINDOW_ROWS).replace("@per_workspace@", &per_workspace)))
-        .replace("@bucket_limit@", BUCKET_LIMIT);
+    let sql =
+        crate::sql::recompute::Append { binding, window_rows: &window_rows(binding), per_workspace: &per_workspace }
+            .render();
     let (written, raw): (Option<i64>, Option<i64>) =
         Spi::get_two_with_args(&sql, &[starts.to_vec().into(), from.into(), to.into()])
             .or_raise("append new rows to the rollup");
@@ -169,14 +138,7 @@ pub fn append(
 /// Rebuild the whole variant list from the usage table (one pass; after backfill).
 pub fn rebuild_variants(binding: &Binding) {
     Spi::run("DELETE FROM usage_rollup.variant").or_raise("rebuild the variant list");
-    let sql = binding
-        .render(
-            "INSERT INTO usage_rollup.variant (task_id, provider, model) \
-         SELECT u.task_id, pg_catalog.lower(u.provider), u.model FROM @usage@ u \
-         WHERE u.task_id IN (SELECT m.task_id FROM @usage@ m WHERE @may_pair@) \
-         GROUP BY 1, 2, 3 HAVING count(*) > 1",
-        )
-        .replace("@may_pair@", &may_pair(binding, "m"));
+    let sql = crate::sql::recompute::RebuildVariants { binding, may_pair: &may_pair(binding, "m") }.render();
     Spi::run(&sql).or_raise("rebuild the variant list");
 }
 
@@ -223,10 +185,7 @@ pub fn range(
     } else {
         replace(
             binding,
-            &format!(
-                "(SELECT * FROM @usage@ x WHERE x.created_at >= $1 AND x.created_at < $2 AND {}) u",
-                INCLUDED.replace("@cut@", "$3")
-            ),
+            &crate::sql::recompute::RangeRows { binding, from: "$1", to: "$2", included: &included("$3") }.render(),
             "r.bucket_start >= $1 AND r.bucket_start < $2",
             &[from.into(), to.into(), cut.into()],
         )
@@ -263,12 +222,14 @@ fn fill(
         &[from.into(), to.into(), cut.into()],
     )
     .or_raise("quote the range");
-    let rows = format!(
-        "(SELECT * FROM @usage@ x WHERE x.created_at >= {}::timestamptz AND x.created_at < {}::timestamptz AND {}) u",
-        f.unwrap_or_default(),
-        t.unwrap_or_default(),
-        INCLUDED.replace("@cut@", &format!("{}::timestamptz", c.unwrap_or_default()))
-    );
+    let literal = |q: Option<String>| format!("{}::timestamptz", q.unwrap_or_default());
+    let rows = crate::sql::recompute::RangeRows {
+        binding,
+        from: &literal(f),
+        to: &literal(t),
+        included: &included(&literal(c)),
+    }
+    .render();
     Spi::run(&format!("CREATE TEMPORARY TABLE usage_rollup_fill ON COMMIT DROP AS {}", aggregate_sql(binding, &rows)))
         .or_raise("aggregate the range");
     let (written, raw): (Option<i64>, Option<i64>) = Spi::get_two(
@@ -289,7 +250,10 @@ pub fn discover(
     if from >= to {
         return Vec::new();
     }
-    let sql = format!("SELECT pg_catalog.array_agg(bucket_start) FROM ({}) d", binding.render(DISCOVER));
+    let sql = format!(
+        "SELECT pg_catalog.array_agg(bucket_start) FROM ({}) d",
+        crate::sql::recompute::Discover { binding }.render()
+    );
     Spi::get_one_with_args::<Vec<TimestampWithTimeZone>>(&sql, &[from.into(), to.into()])
         .or_raise("discover changed usage rows")
         .unwrap_or_default()

@@ -10,10 +10,6 @@ use crate::errors::SpiExt;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 
-const REFRESH: &str = include_str!("per_workspace.sql");
-const FRESH: &str = include_str!("per_workspace_fresh.sql");
-const KEYED: &str = include_str!("per_workspace_keyed.sql");
-const WRITE: &str = include_str!("per_workspace_write.sql");
 const FULL: &str = "usage_rollup.rollup";
 const QUARTERS: &str = "usage_rollup.rollup_ws";
 
@@ -38,73 +34,72 @@ fn refresh(
     )
     .or_raise("look at the per-workspace rollup")
     .unwrap_or(false);
+    let width = width.to_string();
+    let fresh = crate::sql::recompute::PerWorkspaceFresh { width: &width, target_bucket: bucket, source, source_scope }
+        .render();
     // the first backfill: nothing to compare or delete, append the fresh rows
-    let template = if empty {
+    let sql = if empty {
         format!(
-            "WITH written AS (INSERT INTO usage_rollup.rollup_ws AS w {} \
+            "WITH written AS (INSERT INTO usage_rollup.rollup_ws AS w {fresh} \
              RETURNING w.bucket_start, w.workspace_id, w.provider, w.model), \
-             removed AS (SELECT * FROM written WHERE false) {result}",
-            fresh()
+             removed AS (SELECT * FROM written WHERE false) {result}"
         )
     } else {
-        writing(REFRESH).replace("@fresh@", &fresh()).replace("@result@", result)
+        crate::sql::recompute::PerWorkspace { fresh: &fresh, result, scope, width: &width, write: &write(&width) }
+            .render()
     };
-    let sql = template
-        .replace("@width@", &width.to_string())
-        .replace("@source@", source)
-        .replace("@bucket@", bucket)
-        .replace("@source_scope@", source_scope)
-        .replace("@scope@", scope);
     let (written, keys): (Option<i64>, Option<String>) =
         Spi::get_two_with_args(&sql, args).or_raise("refresh the per-workspace rollup");
     (written.unwrap_or(0), keys.unwrap_or_default())
 }
 
-/// per_workspace_fresh.sql with its sums.
-fn fresh() -> String {
-    crate::template::sum_measures(FRESH)
-}
-
-/// A refresh template with its write (per_workspace_write.sql) filled in.
-fn writing(template: &str) -> String {
-    crate::template::upsert_measures(&template.replace("@write@", WRITE))
+/// The write of a refresh of the rows of `width` (per_workspace_write.sql).
+fn write(width: &str) -> String {
+    crate::sql::recompute::PerWorkspaceWrite { width }.render()
 }
 
 /// Refresh the rows of a coarser width for the changed keys of the width below
 /// (per_workspace_keyed.sql); returns the rows written and this width's changed keys.
 fn refresh_keys(width: i64, below: i64, keys: &str) -> (i64, String) {
+    let width_text = width.to_string();
     // the fresh sums of each key's rows below, under its block
-    let sql = writing(KEYED)
-        .replace("@fresh@", &fresh())
-        .replace("@source@", "below")
-        .replace("@bucket@", "r.block")
-        .replace("@source_scope@", "true")
-        .replace("@result@", KEYS)
-        .replace("@bin@", &bin_of("x.bucket_start", width))
-        .replace("@width@", &width.to_string())
-        .replace("@below@", &below.to_string())
-        .replace("@last@", &(width - below).to_string());
+    let fresh = crate::sql::recompute::PerWorkspaceFresh {
+        width: &width_text,
+        target_bucket: "r.block",
+        source: "below",
+        source_scope: "true",
+    }
+    .render();
+    let sql = crate::sql::recompute::PerWorkspaceKeyed {
+        bin: &bin_of("x.bucket_start", width),
+        below: &below.to_string(),
+        last: &(width - below).to_string(),
+        fresh: &fresh,
+        write: &write(&width_text),
+        result: KEYS,
+    }
+    .render();
     let (written, keys): (Option<i64>, Option<String>) =
         Spi::get_two_with_args(&sql, &[keys.into()]).or_raise("refresh the per-workspace rollup");
     (written.unwrap_or(0), keys.unwrap_or_default())
 }
 
-/// The CTEs (each starting with a comma) that add a rollup delta `source`, a set of
-/// rows shaped like usage_rollup.rollup, to the rows of every width (append.sql).
+/// The CTEs (each starting with a comma: per_workspace_append.sql) that add a rollup
+/// delta `source`, a set of rows shaped like usage_rollup.rollup, to the rows of
+/// every width (append.sql).
 pub fn append_sql(source: &str) -> String {
     std::iter::once((15, "r.bucket_start".to_string()))
         .chain(coarse_widths().into_iter().map(|(width, _)| (width, bin_of("r.bucket_start", width))))
         .map(|(width, bucket)| {
-            format!(
-                ",\nadded_{width} AS (\n    INSERT INTO usage_rollup.rollup_ws AS w\n{}\n    \
-                 ON CONFLICT ON CONSTRAINT rollup_ws_key DO UPDATE SET @add_measures(w)@\n)",
-                fresh()
-                    .trim_end()
-                    .replace("@width@", &width.to_string())
-                    .replace("@source@", source)
-                    .replace("@bucket@", &bucket)
-                    .replace("@source_scope@", "true")
-            )
+            let width = width.to_string();
+            let fresh = crate::sql::recompute::PerWorkspaceFresh {
+                width: &width,
+                target_bucket: &bucket,
+                source,
+                source_scope: "true",
+            }
+            .render();
+            crate::sql::recompute::PerWorkspaceAppend { width: &width, fresh: fresh.trim_end() }.render()
         })
         .collect()
 }

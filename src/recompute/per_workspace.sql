@@ -4,8 +4,9 @@
 -- is per_workspace_write.sql).
 --   width 15: source usage_rollup.rollup (summed over runtime, agent and project)
 --   width 60: source the width-15 rows of the hour
--- @bucket@ is the target bucket of a source row r, @source_scope@ selects the
--- source rows, @scope@ the target rows (alias w) of exactly the same buckets.
+-- The fresh rows are per_workspace_fresh.sql (its target bucket of a source row r,
+-- its source scope selecting the source rows); the scope field selects the target
+-- rows (alias w) of exactly the same buckets.
 WITH fresh AS MATERIALIZED (
 @fresh@
 ),

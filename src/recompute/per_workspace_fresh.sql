@@ -1,5 +1,6 @@
 -- The fresh rows of usage_rollup.rollup_ws for one width (see per_workspace.sql).
-    SELECT @width@::smallint AS width, @bucket@ AS bucket_start, r.workspace_id, r.provider, r.model,
+-- The target bucket is that of the row of this width a source row r adds to.
+    SELECT @width@::smallint AS width, @target_bucket@ AS bucket_start, r.workspace_id, r.provider, r.model,
            @sum_measures(r)@
     FROM @source@ r
     WHERE @source_scope@

@@ -3,7 +3,8 @@
 -- scoped buckets whose group no longer has raw rows. Never adds deltas (append.sql
 -- does, where nothing but new rows changed), so running
 -- it twice, or overlapping with another writer of the same buckets, converges.
--- @scope@ is a predicate on r.bucket_start selecting exactly the recomputed buckets.
+-- The scope field is a predicate on r.bucket_start selecting exactly the recomputed
+-- buckets.
 WITH fresh AS MATERIALIZED (
 @aggregate@
 ),

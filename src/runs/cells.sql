@@ -1,8 +1,9 @@
--- The run rollup's 15-minute cells (SPEC §4.1 T) of the tasks in @completed@ (kind
--- 'c', by completed_at: terminal tasks, per workspace and agent and per workspace
--- alone: GROUPING SETS, agent_id NULL) and in @started@ (kind 's', by started_at:
--- every task, per workspace: the hour-of-day report has no agent grouping). Each is
--- a FROM item aliased t: the whole tasks table, or its rows in a set of buckets.
+-- The run rollup's 15-minute cells (SPEC §4.1 T) of the tasks in the completed
+-- field (kind 'c', by completed_at: terminal tasks, per workspace and agent and per
+-- workspace alone: GROUPING SETS, agent_id NULL) and in the started field (kind 's',
+-- by started_at: every task, per workspace: the hour-of-day report has no agent
+-- grouping). Each is a FROM item aliased t: the whole tasks table, or its rows in a
+-- set of buckets (tasks_in_buckets.sql).
 -- (An infinite time has no local date: no report counts it.)
 SELECT 'c'::"char" AS kind, usage_rollup.bucket_of(t.completed_at) AS bucket_start, a.workspace_id, t.agent_id,
        t.status::text AS status,

@@ -8,12 +8,6 @@ use crate::binding::Binding;
 use crate::errors::SpiExt;
 use pgrx::prelude::*;
 
-const CELLS: &str = include_str!("cells.sql");
-const BUILD: &str = include_str!("build.sql");
-const BUILD_WIDTHS: &str = include_str!("build_widths.sql");
-const REFRESH: &str = include_str!("refresh.sql");
-const APPLY: &str = include_str!("apply.sql");
-
 /// The widths each kind of run rollup row is kept in (kind, agent_level, width;
 /// SQL VALUES). Per workspace: outcomes and runs ('c') in every width the reports
 /// tile local days with; starts ('s') in 15 minutes (the
@@ -36,17 +30,29 @@ fn bucket_end(start: &str) -> String {
 }
 
 /// The 15-minute cells (cells.sql) of the buckets of a CTE `d(b)`: their tasks, by
-/// the index on completed_at or started_at. The tick's refresh and the reports'
-/// queued buckets share it.
+/// the index on completed_at or started_at (tasks_in_buckets.sql). The tick's
+/// refresh and the reports' queued buckets share it.
+pub fn cells_in_buckets(binding: &Binding) -> String {
+    let bucket_end = bucket_end("d.b");
+    let in_buckets =
+        |column: &str| crate::sql::runs::TasksInBuckets { binding, column, bucket_end: &bucket_end }.render();
+    crate::sql::runs::Cells { binding, completed: &in_buckets("completed_at"), started: &in_buckets("started_at") }
+        .render()
+}
+
+/// cells_in_buckets() for the current binding, rendered: reports/tasks.rs still
+/// splices it into a template it renders with Binding::render (which finds nothing
+/// left to replace in it). Until that caller passes the binding it holds to
+/// cells_in_buckets, this reads the binding a second time.
 pub fn cells_of_buckets() -> String {
-    let in_buckets = |column: &str| {
-        format!(
-            "(SELECT y.* FROM d CROSS JOIN LATERAL (SELECT * FROM @tasks@ z \
-              WHERE z.{column} >= d.b AND z.{column} < {} OFFSET 0) y) t",
-            bucket_end("d.b")
-        )
-    };
-    CELLS.replace("@completed@", &in_buckets("completed_at")).replace("@started@", &in_buckets("started_at"))
+    cells_in_buckets(&Binding::require("a report"))
+}
+
+/// The statement of build.sql: the cells of the whole tasks table.
+fn build_sql(binding: &Binding) -> String {
+    let all = format!("{} t", binding.tasks);
+    let cells = crate::sql::runs::Cells { binding, completed: &all, started: &all }.render();
+    crate::sql::runs::Build { cells: &cells }.render()
 }
 
 /// Rebuild the whole run rollup from the tasks table and empty its queue. Called by
@@ -60,10 +66,8 @@ pub fn build() {
     for statement in [
         "DELETE FROM usage_rollup.dirty_task_bucket".to_string(),
         "DELETE FROM usage_rollup.task_rollup".to_string(),
-        binding.render(
-            &BUILD.replace("@cells@", CELLS).replace("@completed@", "@tasks@ t").replace("@started@", "@tasks@ t"),
-        ),
-        BUILD_WIDTHS.replace("@widths@", WIDTHS),
+        build_sql(&binding),
+        crate::sql::runs::BuildWidths { widths: WIDTHS }.render(),
     ] {
         Spi::run(&statement).or_raise("build the run rollup");
     }
@@ -87,9 +91,11 @@ pub fn refresh(binding: &Binding, horizon: Option<TimestampWithTimeZone>) -> i64
     if buckets.is_empty() {
         return frozen;
     }
-    let sql = binding.render(
-        &REFRESH.replace("@apply@", &APPLY.replace("@widths@", WIDTHS)).replace("@cells@", &cells_of_buckets()),
-    );
+    let sql = crate::sql::runs::Refresh {
+        apply: &crate::sql::runs::Apply { widths: WIDTHS }.render(),
+        cells: &cells_in_buckets(binding),
+    }
+    .render();
     let emptied: Option<String> = Spi::get_one_with_args(&sql, &[buckets.into()]).or_raise("recompute the run rollup");
     let emptied = emptied.unwrap_or_else(|| "[]".into());
     if emptied != "[]" {
