@@ -40,8 +40,9 @@ enum Piece {
     Slot { name: String, arg: Option<String> },
 }
 
-/// Split a template into text and placeholders.
-fn parse(text: &str) -> Vec<Piece> {
+/// Split a template into text and placeholders. A placeholder in a `--` comment is
+/// refused: filled with a value of several lines it would end the comment early.
+fn parse(path: &Path, text: &str) -> Vec<Piece> {
     let mut pieces = Vec::new();
     let mut rest = text;
     let mut literal = String::new();
@@ -61,6 +62,11 @@ fn parse(text: &str) -> Vec<Piece> {
         };
         match slot {
             Some((arg, next)) => {
+                let offset = text.len() - rest.len() + at;
+                let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+                if text[line_start..offset].contains("--") {
+                    panic!("{}: @{name}@ is in a comment: name it without the @s there", path.display());
+                }
                 literal.push_str(&rest[..at]);
                 pieces.push(Piece::Text(std::mem::take(&mut literal)));
                 pieces.push(Piece::Slot { name: name.to_string(), arg });
@@ -142,6 +148,9 @@ fn generate(name: &str, path: &Path, pieces: &[Piece]) -> String {
     writeln!(s, "        let mut out = String::with_capacity(4096);").unwrap();
     for piece in pieces {
         match piece {
+            Piece::Text(t) if t.chars().count() == 1 => {
+                writeln!(s, "        out.push({:?});", t.chars().next().unwrap()).unwrap()
+            }
             Piece::Text(t) => writeln!(s, "        out.push_str({t:?});").unwrap(),
             Piece::Slot { name: n, arg } => {
                 let expr = match (global(n), arg) {
@@ -167,7 +176,7 @@ fn main() {
     let mut modules: BTreeMap<Vec<String>, String> = BTreeMap::new();
     for path in &paths {
         let text = std::fs::read_to_string(path).unwrap();
-        let pieces = parse(&text);
+        let pieces = parse(path, &text);
         if !pieces.iter().any(|p| matches!(p, Piece::Slot { .. })) {
             continue;
         }

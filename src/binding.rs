@@ -1,4 +1,4 @@
-//! The current binding (SPEC §2) and the rendering of SQL templates against it.
+//! The current binding (SPEC §2) and what SQL templates read of it (src/sql.rs).
 //!
 //! Source table names never reach SQL as raw text: they are read back from regclass
 //! columns, whose output is quoted and (under the pinned search_path of every
@@ -154,27 +154,6 @@ impl Binding {
     pub fn require(operation: &'static str) -> Binding {
         Binding::load().unwrap_or_else(|| Error::NotAttached { operation }.raise())
     }
-
-    /// Substitute the placeholders of a SQL template:
-    /// `@usage@ @tasks@ @agents@ @issues@` (u, t, a, i by convention),
-    /// `@cost@` (the usage row's cost, NULL without the optional column),
-    /// `@failure_reason@`, `@bucket@` (the bucket of `u.created_at`),
-    /// `@usage_measures@` and `@task_filters@` (see above), and `@sum_usage(x)@`:
-    /// the ten report measures of rows aliased x summed (rollup rows into a report).
-    pub fn render(&self, template: &str) -> String {
-        crate::template::expand(template, "sum_usage", |alias| {
-            crate::template::sums(alias, crate::template::REPORT_MEASURES)
-        })
-        .replace("@usage_measures@", &self.usage_measures())
-        .replace("@task_filters@", &task_filters("i.project_id", "t.runtime_id", "t.agent_id"))
-        .replace("@usage@", &self.usage)
-        .replace("@tasks@", &self.tasks)
-        .replace("@agents@", &self.agents)
-        .replace("@issues@", &self.issues)
-        .replace("@cost@", if self.has_cost { "u.cost_usd_ticks" } else { "NULL::bigint" })
-        .replace("@failure_reason@", if self.has_failure_reason { "t.failure_reason" } else { "NULL::text" })
-        .replace("@bucket@", BUCKET_EXPR)
-    }
 }
 
 #[cfg(test)]
@@ -193,20 +172,19 @@ mod unit {
     }
 
     #[test]
-    fn render_substitutes_every_placeholder() {
-        let sql = sample(true).render("@usage@ @tasks@ @agents@ @issues@ @cost@ @failure_reason@ @bucket@");
-        assert_eq!(
-            sql,
-            format!(
-                "app.task_usage app.agent_task_queue app.agent \"Odd\".\"issue\" u.cost_usd_ticks NULL::text {BUCKET_EXPR}"
-            )
-        );
-        assert!(!sql.contains('@'));
+    fn templates_read_the_bound_tables_and_columns() {
+        let sql = crate::sql::reports::ReportUsageRows { binding: &sample(true) }.render();
+        assert!(sql.contains("FROM app.task_usage u\nJOIN app.agent_task_queue t ON t.id = u.task_id"));
+        assert!(sql.contains("LEFT JOIN \"Odd\".\"issue\" i ON"));
+        assert_eq!(sample(true).cost(), "u.cost_usd_ticks");
     }
 
     #[test]
     fn without_the_cost_column_every_row_is_uncosted() {
-        assert_eq!(sample(false).render("@cost@"), "NULL::bigint");
+        assert_eq!(sample(false).cost(), "NULL::bigint");
+        let measures = sample(false).usage_measures();
+        assert!(measures.contains("coalesce(sum(NULL::bigint), 0)::bigint AS cost_usd_ticks"));
+        assert!(measures.contains("FILTER (WHERE NULL::bigint IS NULL), 0)::bigint AS uncosted_input_tokens"));
     }
 }
 

@@ -27,7 +27,6 @@ mod reports;
 mod runs;
 mod schedule;
 mod settings;
-#[allow(dead_code)]
 mod sql;
 mod standby;
 mod template;

@@ -3,3 +3,17 @@
 //! `crate::sql::reports::Usage { .. }.render()` is src/reports/usage.sql filled in.
 
 include!(concat!(env!("OUT_DIR"), "/sql.rs"));
+
+#[cfg(test)]
+mod unit {
+    use super::reports::PerBucketSum;
+
+    #[test]
+    fn renders_each_placeholder_once_and_never_a_value() {
+        // a value that looks like a placeholder stays as it is: no order of
+        // replacements to get right
+        let sql = PerBucketSum { bucket_key: "@key@", key: "k.id" }.render();
+        assert!(sql.contains("SELECT @key@ AS bucket_start, k.id AS k, provider, model, sum(cells.input_tokens)"));
+        assert!(!sql.contains("@bucket_key@") && !sql.contains("@sum_usage"));
+    }
+}

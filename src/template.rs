@@ -1,5 +1,5 @@
-//! Function-like placeholders of the SQL templates, `@name(argument)@`, and the
-//! measure lists they expand to. The measures are spelled here once: the rollup
+//! The measure lists of the SQL templates (`@sum_measures(alias)@` and the like:
+//! build.rs fills them from here, see src/sql.rs). The measures are spelled here once: the rollup
 //! tables' columns are the ten of SPEC §4.1 and event_count, and every sum,
 //! upsert or addition of them in a template is generated from this list (a column
 //! added to one spelling and not another would be a silent wrong total).
@@ -22,28 +22,6 @@ pub(crate) const MEASURES: [&str; 11] = [
 
 /// The ten measures the reports return (§4.1).
 pub(crate) const REPORT_MEASURES: &[&str] = MEASURES.split_at(10).0;
-
-/// Replace every `@name(argument)@` of a template by `f(argument)`.
-pub(crate) fn expand(template: &str, name: &str, f: impl Fn(&str) -> String) -> String {
-    let open = format!("@{name}(");
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(i) = rest.find(&open) {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + open.len()..];
-        // unterminated: a template's own bug, never input. Left as it is, so the
-        // statement fails with PostgreSQL's syntax error at the stray "@" (this
-        // module stays free of PostgreSQL symbols, so its unit tests link)
-        let Some(j) = after.find(")@") else {
-            rest = &rest[i..];
-            break;
-        };
-        out.push_str(&f(&after[..j]));
-        rest = &after[j + 2..];
-    }
-    out.push_str(rest);
-    out
-}
 
 /// The ON CONFLICT tail of an upsert into a rollup table aliased `alias`
 /// (`@upsert_measures(alias)@`): take the fresh measures, and write only rows whose
@@ -78,58 +56,9 @@ pub(crate) fn sums(alias: &str, measures: &[&str]) -> String {
     measures.iter().map(|m| format!("sum({alias}.{m})::bigint AS {m}")).collect::<Vec<_>>().join(", ")
 }
 
-/// The ON CONFLICT tail of an upsert into a rollup table aliased `alias`
-/// (@upsert_measures(alias)@): take the fresh measures, and write only rows whose
-/// measures changed (an unchanged row is not rewritten, so a recompute of a clean
-/// bucket costs no dead tuples).
-pub(crate) fn upsert_measures(sql: &str) -> String {
-    expand(sql, "upsert_measures", |alias| {
-        let set = MEASURES.iter().map(|m| format!("{m} = excluded.{m}")).collect::<Vec<_>>().join(", ");
-        let old = MEASURES.iter().map(|m| format!("{alias}.{m}")).collect::<Vec<_>>().join(", ");
-        let new = MEASURES.iter().map(|m| format!("excluded.{m}")).collect::<Vec<_>>().join(", ");
-        format!("{set}\n    WHERE ({old}) IS DISTINCT FROM ({new})")
-    })
-}
-
-/// The measures of rollup rows aliased `alias` summed, each under its own name
-/// (@sum_measures(alias)@ in a template): the per-workspace widths and the keyed
-/// blocks are sums of rollup rows, or of their own narrower rows.
-pub(crate) fn sum_measures(sql: &str) -> String {
-    expand(sql, "sum_measures", |alias| sums(alias, &MEASURES))
-}
-
-/// The ON CONFLICT tail that adds a delta's measures to the row of a rollup table
-/// aliased `alias` (@add_measures(alias)@; NULL sums stay NULL only while both
-/// sides are NULL, as sum() over the union would).
-pub(crate) fn add_measures(sql: &str) -> String {
-    expand(sql, "add_measures", |alias| {
-        MEASURES
-            .iter()
-            .map(|m| {
-                format!(
-                    "{m} = CASE WHEN {alias}.{m} IS NULL THEN excluded.{m} WHEN excluded.{m} IS NULL THEN {alias}.{m} \
-                     ELSE {alias}.{m} + excluded.{m} END"
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    })
-}
-
 #[cfg(test)]
 mod unit {
     use super::*;
-
-    #[test]
-    fn expands_every_occurrence_with_its_own_argument() {
-        let sql = expand("a @f(x)@ b @f(y.z)@ c @g(w)@", "f", |a| format!("<{a}>"));
-        assert_eq!(sql, "a <x> b <y.z> c @g(w)@");
-    }
-
-    #[test]
-    fn leaves_an_unterminated_placeholder_as_it_is() {
-        assert_eq!(expand("a @f(x)@ b @f(y", "f", |a| format!("<{a}>")), "a <x> b @f(y");
-    }
 
     #[test]
     fn report_measures_are_the_ten_of_section_4_1() {

@@ -267,7 +267,6 @@ fn state_literals(frozen_visible: bool) -> (String, String) {
     }
 }
 
-
 #[cfg(any(test, feature = "pg_test"))]
 #[pg_schema]
 mod tests {

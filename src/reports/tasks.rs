@@ -135,7 +135,7 @@ fn _task_query_sql(kind_name: &str, grouping_name: &str, from_rollup: bool) -> S
     let binding = Binding::require("a report");
     let state = State::read();
     let dirty_tasks = sql::DirtyTasks { frozen: &state.frozen }.render();
-    let cells = binding.render(&crate::runs::cells_of_buckets()); // MERGE: runs::cells_of_buckets(&binding)
+    let cells = crate::runs::cells_in_buckets(&binding);
     if kind == Kind::Starts {
         return sql::TasksStarts { cells: &cells, dirty_tasks: &dirty_tasks }.render();
     }

@@ -2,7 +2,7 @@
 -- rollup (usage_rollup.task_rollup through _task_blocks, usage_rollup.key_rollup
 -- through _key_blocks, which also takes the sealed blocks): the largest blocks that
 -- lie inside one group and hold no bucket of the CTE dirty, whose rows are read raw
--- (reports/blocks.rs). @edges@ is the array of instants where a group starts
+-- (reports/blocks.rs). edges is the array of instants where a group starts
 -- (tz/edges.rs). (usage_rollup.rollup_ws: tiling_runs.sql since 0.9.0, this with
 -- _ws_blocks before.)
 ws_block AS MATERIALIZED (

@@ -95,7 +95,8 @@ fn _usage_report_sql(grouping: &str, exact_raw: bool) -> String {
         let rows = sql::ReportUsageRows { binding: &binding }.render();
         sql::RawUsage { binding: &binding, report_usage_rows: &rows, rowgroup }.render()
     } else {
-        let bucket_key = if matches!(grouping, Grouping::Day | Grouping::Hour) { "bucket_start" } else { INTERIOR_AS_ONE };
+        let bucket_key =
+            if matches!(grouping, Grouping::Day | Grouping::Hour) { "bucket_start" } else { INTERIOR_AS_ONE };
         rollup_usage_sql(&binding, CELLS_FULL, bucket_key, group, key, local_group)
     }
 }
@@ -131,9 +132,12 @@ fn usage_ws_sql(grouping: Grouping) -> String {
     };
     let per_bucket_sum = sql::PerBucketSum { bucket_key: "bucket_start", key: "NULL::uuid" }.render();
     let (group, local_group, cells, per_bucket) = match grouping {
-        Grouping::Day => {
-            ("(bucket_start AT TIME ZONE $4)::date", "l.local_ts::date", cells_ws(Groups::Days), per_bucket_sum.as_str())
-        }
+        Grouping::Day => (
+            "(bucket_start AT TIME ZONE $4)::date",
+            "l.local_ts::date",
+            cells_ws(Groups::Days),
+            per_bucket_sum.as_str(),
+        ),
         // one range scan of one width, already summed per local hour of day
         Grouping::Hour => (
             "extract(hour FROM bucket_start AT TIME ZONE $4)::integer",

@@ -40,14 +40,6 @@ pub fn cells_in_buckets(binding: &Binding) -> String {
         .render()
 }
 
-/// cells_in_buckets() for the current binding, rendered: reports/tasks.rs still
-/// splices it into a template it renders with Binding::render (which finds nothing
-/// left to replace in it). Until that caller passes the binding it holds to
-/// cells_in_buckets, this reads the binding a second time.
-pub fn cells_of_buckets() -> String {
-    cells_in_buckets(&Binding::require("a report"))
-}
-
 /// The statement of build.sql: the cells of the whole tasks table.
 fn build_sql(binding: &Binding) -> String {
     let all = format!("{} t", binding.tasks);
