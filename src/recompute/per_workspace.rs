@@ -10,8 +10,10 @@ use crate::errors::SpiExt;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 
-const FULL: &str = "usage_rollup.rollup";
-const QUARTERS: &str = "usage_rollup.rollup_ws";
+/// The sources of a refresh: the rollup for the 15-minute rows, the per-workspace
+/// rollup itself for each coarser width (summed from the width below).
+const ROLLUP: &str = "usage_rollup.rollup";
+const PER_WORKSPACE: &str = "usage_rollup.rollup_ws";
 
 /// What a refresh statement returns: the rows written, and (KEYS) the keys of the
 /// changed rows as a jsonb array of {bucket_start, workspace_id, provider, model}.
@@ -129,7 +131,7 @@ pub fn buckets(starts: &[TimestampWithTimeZone]) -> i64 {
     }
     let (mut written, mut keys) = refresh(
         15,
-        FULL,
+        ROLLUP,
         "r.bucket_start",
         "r.bucket_start = ANY ($1::timestamptz[])",
         "w.bucket_start = ANY ($1::timestamptz[])",
@@ -155,7 +157,7 @@ pub fn range(from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> i64 {
     }
     let mut written = refresh(
         15,
-        FULL,
+        ROLLUP,
         "r.bucket_start",
         "r.bucket_start >= $1 AND r.bucket_start < $2",
         "w.bucket_start >= $1 AND w.bucket_start < $2",
@@ -173,7 +175,7 @@ pub fn range(from: TimestampWithTimeZone, to: TimestampWithTimeZone) -> i64 {
         let (Some(b0), Some(b1)) = (b0, b1) else { return written };
         written += refresh(
             width as i16,
-            QUARTERS,
+            PER_WORKSPACE,
             &bin_of("r.bucket_start", width),
             &format!("r.width = {below} AND r.bucket_start >= $1 AND r.bucket_start < $2"),
             "w.bucket_start >= $1 AND w.bucket_start < $2",
