@@ -124,8 +124,9 @@ fn kpi_tasks_keyed_sql() -> String {
 /// tables (_task_report_sql; kpis' task count always). Parameters as in usage.sql.
 #[pg_extern(stable, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
-fn _task_query_sql(kind_name: &str, grouping_name: &str, from_rollup: bool) -> String {
-    let (kind, grouping) = (Kind::parse(kind_name), Grouping::parse(grouping_name));
+fn _task_query_sql(kind: &str, grouping: &str, from_rollup: bool) -> String {
+    let (kind_name, grouping_name) = (kind, grouping);
+    let (kind, grouping) = (Kind::parse(kind), Grouping::parse(grouping));
     if from_rollup && kind == Kind::KpiTasks && crate::keyed::tasks::installed() {
         return kpi_tasks_keyed_sql();
     }
