@@ -1,6 +1,3 @@
--- The usage rows of a report from the raw tables (SPEC 4.1 U, workspace, local
--- dates and filters; parameters as in usage.sql): shared by raw_usage.sql and
--- kpi_tasks.sql.
 FROM @usage@ u
 JOIN @tasks@ t ON t.id = u.task_id
 JOIN @agents@ a ON a.id = t.agent_id

@@ -92,6 +92,8 @@ fn _usage_report_sql(grouping: &str, exact_raw: bool) -> String {
         Grouping::Nothing => ("NULL::integer", "NULL::integer", "NULL::uuid", "NULL::integer"),
     };
     if exact_raw {
+        // the usage rows of a report from the raw tables (§4.1 U, workspace, local
+        // dates and filters): report_usage_rows.sql, shared with kpi_tasks.sql
         let rows = sql::ReportUsageRows { binding: &binding }.render();
         sql::RawUsage { binding: &binding, report_usage_rows: &rows, rowgroup }.render()
     } else {
