@@ -282,7 +282,11 @@ mod tests {
     fn every_report_query_renders_and_plans() {
         Spi::run(include_str!("../../tests/fixtures/reference_schema.sql")).unwrap();
         Spi::run("SET client_min_messages = warning").unwrap();
-        Spi::run("SELECT usage_rollup.attach()").unwrap();
+        Spi::run(
+            "SELECT usage_rollup.attach(usage => 'app.task_usage', tasks => 'app.agent_task_queue',
+                                        agents => 'app.agent', issues => 'app.issue')",
+        )
+        .unwrap();
         // some history, frozen in part, so that every store and record has rows
         Spi::run(
             "INSERT INTO app.workspace (id, name) VALUES ('00000000-0000-0000-0000-000000000001', 'w');
