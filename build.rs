@@ -33,6 +33,8 @@ const GLOBALS: &[(&str, bool, bool, &str)] = &[
     ("sum_measures", true, false, "&crate::template::sums(ARG, &crate::template::MEASURES)"),
     ("upsert_measures", true, false, "&crate::template::upsert(ARG)"),
     ("add_measures", true, false, "&crate::template::add(ARG)"),
+    ("sum_amounts", true, false, "&crate::template::sums(ARG, crate::template::AMOUNTS)"),
+    ("signed_amounts", true, false, "&crate::template::signed(ARG)"),
 ];
 
 enum Piece {

@@ -395,10 +395,81 @@ ALTER TABLE usage_rollup.tick_state
     ADD COLUMN frozen_before timestamptz,
     ADD COLUMN frozen_changes_ignored bigint NOT NULL DEFAULT 0;
 
+-- Corrections as deltas (SPEC §6, src/recompute/corrections.rs): a correction
+-- queues the old version of each row it changes in usage_rollup.dirty_delta instead
+-- of its bucket, and the next tick subtracts it and adds the new version; the status
+-- view counts the queued corrections in queue_depth and queue_oldest_at.
+-- Usage rows corrected in place (SPEC §6: a tick after corrections costs what was
+-- corrected, not the buckets they lie in): the version each UPDATE replaced, as the
+-- rollup may hold it. Append-only like dirty_bucket, for the same reason. A tick
+-- subtracts every such version stamped before its watermark (the rollup holds it)
+-- and adds the rows stamped in its window, the new versions among them
+-- (recompute/append.sql); a bucket it recomputes instead drops its rows here in
+-- the same statement (replace.sql).
+CREATE TABLE usage_rollup.dirty_delta (
+    id                 bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    bucket_start       timestamptz NOT NULL,
+    task_id            uuid,
+    provider           text,
+    model              text,
+    -- the old version's updated_at (else created_at)
+    stamped_at         timestamptz NOT NULL,
+    input_tokens       bigint,
+    output_tokens      bigint,
+    cache_read_tokens  bigint,
+    cache_write_tokens bigint,
+    cost_usd_ticks     bigint,
+    enqueued_at        timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+COMMENT ON TABLE usage_rollup.dirty_delta IS
+    'Old versions of corrected usage rows, for tick() to subtract from the rollup.';
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_delta', '');
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_delta_id_seq', '');
+
+-- Usage rows updated while the rollup may already hold them: their old version was
+-- stamped before now(), so a tick may have summed it. The old versions go to
+-- usage_rollup.dirty_delta: a tick subtracts those the rollup holds and adds the
+-- new versions, which bump updated_at and are found through the watermark like new
+-- rows (SPEC §6: a tick after corrections costs what was corrected, not every row
+-- of their buckets and days). One INSERT per statement. A statement that corrects
+-- more than 100,000 rows (a repricing of a month) queues its buckets instead: then
+-- recomputing them reads fewer rows than the deltas would hold. A row inserted and
+-- corrected in the same transaction was never seen by a tick and is skipped. A
+-- correction that moves a row (task, time, provider, model) or stamps it in the
+-- past also queues its buckets (_invalidate_usage_row); a tick that recomputes a
+-- bucket drops its deltas.
+CREATE OR REPLACE FUNCTION usage_rollup._invalidate_usage_correct() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_cost boolean;
+BEGIN
+    IF (SELECT count(*) FROM usage_rollup_old) > 100000 THEN
+        INSERT INTO usage_rollup.dirty_bucket (bucket_start)
+        SELECT DISTINCT usage_rollup.bucket_of(o.created_at) FROM usage_rollup_old o
+        WHERE o.created_at IS NOT NULL AND coalesce(o.updated_at, o.created_at) < pg_catalog.now();
+        RETURN NULL;
+    END IF;
+    SELECT b.has_cost INTO v_cost FROM usage_rollup.binding b;
+    -- (the cost column is optional in the contract: named only when it exists)
+    EXECUTE format(
+        'INSERT INTO usage_rollup.dirty_delta (bucket_start, task_id, provider, model, stamped_at, input_tokens,
+                                               output_tokens, cache_read_tokens, cache_write_tokens, cost_usd_ticks)
+         SELECT usage_rollup.bucket_of(o.created_at), o.task_id, o.provider, o.model,
+                coalesce(o.updated_at, o.created_at), o.input_tokens, o.output_tokens, o.cache_read_tokens,
+                o.cache_write_tokens, %s
+         FROM usage_rollup_old o
+         WHERE o.created_at IS NOT NULL AND coalesce(o.updated_at, o.created_at) < pg_catalog.now()',
+        CASE WHEN v_cost THEN 'o.cost_usd_ticks' ELSE 'NULL::bigint' END);
+    RETURN NULL;
+END
+$$;
+
 CREATE OR REPLACE VIEW usage_rollup.status AS
 SELECT s.watermark,
        extract(epoch FROM now() - s.last_success_at)::float8            AS lag_seconds,
-       (SELECT count(*) FROM usage_rollup.dirty_bucket)                  AS queue_depth,
+       -- queued buckets and queued corrections
+       (SELECT count(*) FROM usage_rollup.dirty_bucket)
+       + (SELECT count(*) FROM usage_rollup.dirty_delta)                 AS queue_depth,
        s.last_started_at,
        s.last_finished_at,
        s.last_rows,
@@ -412,7 +483,8 @@ SELECT s.watermark,
         AND s.last_error_at >= coalesce(s.last_success_at, '-infinity'::timestamptz)) AS failing,
        -- how far behind the rollup's own data is; reports add the raw tail after it
        extract(epoch FROM now() - s.watermark)::float8                  AS watermark_age_seconds,
-       (SELECT min(d.enqueued_at) FROM usage_rollup.dirty_bucket d)      AS queue_oldest_at,
+       least((SELECT min(d.enqueued_at) FROM usage_rollup.dirty_bucket d),
+             (SELECT min(d.enqueued_at) FROM usage_rollup.dirty_delta d)) AS queue_oldest_at,
        (SELECT count(*) FROM usage_rollup.binding) = 1                   AS attached,
        -- buckets of task starts and completions changed since the last tick (the
        -- run rollup's queue; reports read them from the tasks table until then)

@@ -222,6 +222,9 @@ fn detach() {
     if crate::recompute::per_workspace_installed() {
         Spi::run("TRUNCATE usage_rollup.rollup_ws").or_raise("remove the binding");
     }
+    if crate::recompute::corrections::installed() {
+        Spi::run("TRUNCATE usage_rollup.dirty_delta").or_raise("remove the binding");
+    }
     if catalog::has(catalog::Sql::V0_5) {
         Spi::run("TRUNCATE usage_rollup.task_rollup, usage_rollup.dirty_task_bucket").or_raise("remove the binding");
     }

@@ -108,6 +108,31 @@ CREATE TABLE usage_rollup.dirty_bucket (
 COMMENT ON TABLE usage_rollup.dirty_bucket IS
     'Buckets whose raw rows changed in ways the updated_at watermark cannot see (deletes, re-attributions); drained by tick().';
 
+-- Usage rows corrected in place (SPEC §6: a tick after corrections costs what was
+-- corrected, not the buckets they lie in): the version each UPDATE replaced, as the
+-- rollup may hold it. Append-only like dirty_bucket, for the same reason. A tick
+-- subtracts every such version stamped before its watermark (the rollup holds it)
+-- and adds the rows stamped in its window, the new versions among them
+-- (recompute/append.sql); a bucket it recomputes instead drops its rows here in
+-- the same statement (replace.sql).
+CREATE TABLE usage_rollup.dirty_delta (
+    id                 bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    bucket_start       timestamptz NOT NULL,
+    task_id            uuid,
+    provider           text,
+    model              text,
+    -- the old version's updated_at (else created_at)
+    stamped_at         timestamptz NOT NULL,
+    input_tokens       bigint,
+    output_tokens      bigint,
+    cache_read_tokens  bigint,
+    cache_write_tokens bigint,
+    cost_usd_ticks     bigint,
+    enqueued_at        timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+COMMENT ON TABLE usage_rollup.dirty_delta IS
+    'Old versions of corrected usage rows, for tick() to subtract from the rollup.';
+
 -- (task, lower(provider), model) that have two or more raw rows: the same provider
 -- in two letter cases. Each such row is its own (bucket, key) cell in the rollup,
 -- so summing task_count across buckets would count the task more than once;
@@ -449,10 +474,12 @@ SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_task_hour_block', '
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.key_task_frozen', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.task_frozen', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.variant_frozen', '');
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_delta', '');
 -- identity sequences too, or restored ids collide with new ones
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_bucket_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.tick_run_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_task_bucket_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('usage_rollup.dirty_delta_id_seq', '');
 
 -- The bucket of a timestamp. date_bin works on absolute time, so the result does not
 -- depend on the session TimeZone (a bare date_trunc would: reference §3).

@@ -3,7 +3,9 @@
 CREATE VIEW usage_rollup.status AS
 SELECT s.watermark,
        extract(epoch FROM now() - s.last_success_at)::float8            AS lag_seconds,
-       (SELECT count(*) FROM usage_rollup.dirty_bucket)                  AS queue_depth,
+       -- queued buckets and queued corrections
+       (SELECT count(*) FROM usage_rollup.dirty_bucket)
+       + (SELECT count(*) FROM usage_rollup.dirty_delta)                 AS queue_depth,
        s.last_started_at,
        s.last_finished_at,
        s.last_rows,
@@ -17,7 +19,8 @@ SELECT s.watermark,
         AND s.last_error_at >= coalesce(s.last_success_at, '-infinity'::timestamptz)) AS failing,
        -- how far behind the rollup's own data is; reports add the raw tail after it
        extract(epoch FROM now() - s.watermark)::float8                  AS watermark_age_seconds,
-       (SELECT min(d.enqueued_at) FROM usage_rollup.dirty_bucket d)      AS queue_oldest_at,
+       least((SELECT min(d.enqueued_at) FROM usage_rollup.dirty_bucket d),
+             (SELECT min(d.enqueued_at) FROM usage_rollup.dirty_delta d)) AS queue_oldest_at,
        (SELECT count(*) FROM usage_rollup.binding) = 1                   AS attached,
        -- buckets of task starts and completions changed since the last tick (the
        -- run rollup's queue; reports read them from the tasks table until then)

@@ -51,20 +51,39 @@ END
 $$;
 
 -- Usage rows updated while the rollup may already hold them: their old version was
--- stamped before now(), so a tick may have summed it. A tick adds the rows it
--- discovers in a bucket to the rollup instead of recomputing the bucket (SPEC §6:
--- the cost of a tick follows the new rows, not the bucket) only when nothing in the
--- bucket changed but new rows; a correction must therefore put its bucket in the
--- queue, which makes the tick recompute it whole. One INSERT per statement however
--- many rows it corrects (a repricing of a month is one statement, not a million
--- queue rows). A row inserted and corrected in the same transaction was never seen
--- by a tick and is skipped.
+-- stamped before now(), so a tick may have summed it. The old versions go to
+-- usage_rollup.dirty_delta: a tick subtracts those the rollup holds and adds the
+-- new versions, which bump updated_at and are found through the watermark like new
+-- rows (SPEC §6: a tick after corrections costs what was corrected, not every row
+-- of their buckets and days). One INSERT per statement. A statement that corrects
+-- more than 100,000 rows (a repricing of a month) queues its buckets instead: then
+-- recomputing them reads fewer rows than the deltas would hold. A row inserted and
+-- corrected in the same transaction was never seen by a tick and is skipped. A
+-- correction that moves a row (task, time, provider, model) or stamps it in the
+-- past also queues its buckets (_invalidate_usage_row); a tick that recomputes a
+-- bucket drops its deltas.
 CREATE FUNCTION usage_rollup._invalidate_usage_correct() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_cost boolean;
 BEGIN
-    INSERT INTO usage_rollup.dirty_bucket (bucket_start)
-    SELECT DISTINCT usage_rollup.bucket_of(o.created_at) FROM usage_rollup_old o
-    WHERE o.created_at IS NOT NULL AND coalesce(o.updated_at, o.created_at) < pg_catalog.now();
+    IF (SELECT count(*) FROM usage_rollup_old) > 100000 THEN
+        INSERT INTO usage_rollup.dirty_bucket (bucket_start)
+        SELECT DISTINCT usage_rollup.bucket_of(o.created_at) FROM usage_rollup_old o
+        WHERE o.created_at IS NOT NULL AND coalesce(o.updated_at, o.created_at) < pg_catalog.now();
+        RETURN NULL;
+    END IF;
+    SELECT b.has_cost INTO v_cost FROM usage_rollup.binding b;
+    -- (the cost column is optional in the contract: named only when it exists)
+    EXECUTE format(
+        'INSERT INTO usage_rollup.dirty_delta (bucket_start, task_id, provider, model, stamped_at, input_tokens,
+                                               output_tokens, cache_read_tokens, cache_write_tokens, cost_usd_ticks)
+         SELECT usage_rollup.bucket_of(o.created_at), o.task_id, o.provider, o.model,
+                coalesce(o.updated_at, o.created_at), o.input_tokens, o.output_tokens, o.cache_read_tokens,
+                o.cache_write_tokens, %s
+         FROM usage_rollup_old o
+         WHERE o.created_at IS NOT NULL AND coalesce(o.updated_at, o.created_at) < pg_catalog.now()',
+        CASE WHEN v_cost THEN 'o.cost_usd_ticks' ELSE 'NULL::bigint' END);
     RETURN NULL;
 END
 $$;

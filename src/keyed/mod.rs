@@ -48,6 +48,29 @@ pub fn installed() -> bool {
     catalog::has(catalog::Sql::V0_6)
 }
 
+/// The CTE (starting with a comma: keyed/append.sql) that adds a rollup delta
+/// `source`, rows shaped like usage_rollup.rollup, to the sealed blocks holding
+/// them (recompute/append.sql); empty without the tables.
+pub fn append_sql(source: &str) -> String {
+    if !installed() {
+        return String::new();
+    }
+    let [day, week, four_weeks] = [1440, WIDER[0].0, WIDER[1].0].map(|w| bin_of("r.bucket_start", w));
+    crate::sql::keyed::Append { source, day: &day, week: &week, four_weeks: &four_weeks }.render()
+}
+
+/// The keyed widths, with the day first (each block a query of width and
+/// bucket_start over bucket starts `b`: recompute's shrunk.sql).
+pub fn blocks_of(b: &str) -> Vec<String> {
+    if !installed() {
+        return Vec::new();
+    }
+    [1440, WIDER[0].0, WIDER[1].0]
+        .iter()
+        .map(|w| format!("SELECT {w} AS width, {} AS bucket_start FROM {b}", bin_of(&format!("{b}.bucket_start"), *w)))
+        .collect()
+}
+
 /// After rollup buckets were written (recompute::Outcome): the keyed blocks of the
 /// buckets whose rows `changed`, and the task days and hours of every bucket
 /// `recomputed`, are no longer sealed, and are queued for the tick to seal again.

@@ -8,6 +8,7 @@ use crate::catalog::Buckets;
 use crate::errors::SpiExt;
 use pgrx::prelude::*;
 
+pub mod corrections;
 mod per_workspace;
 pub use per_workspace::coarse_widths;
 pub use per_workspace::installed as per_workspace_installed;
@@ -45,7 +46,10 @@ fn included(cut: &str) -> String {
 
 /// Returns what it did, with the buckets whose rollup rows changed.
 fn replace(binding: &Binding, rows: &str, scope: &str, args: &[pgrx::datum::DatumWithOid]) -> Outcome {
-    let sql = crate::sql::recompute::Replace { aggregate: &aggregate_sql(binding, rows), scope }.render();
+    let discard =
+        if corrections::installed() { crate::sql::recompute::DiscardDeltas { scope }.render() } else { String::new() };
+    let sql =
+        crate::sql::recompute::Replace { aggregate: &aggregate_sql(binding, rows), scope, discard: &discard }.render();
     let (written, raw, changed): (Option<i64>, Option<i64>, Option<Vec<TimestampWithTimeZone>>) =
         Spi::get_three_with_args(&sql, args).or_raise("recompute rollup buckets");
     Outcome {
@@ -109,30 +113,80 @@ fn window_rows(binding: &Binding) -> String {
     crate::sql::recompute::WindowRows { binding }.render()
 }
 
-/// Add the rows stamped in [from, to) of these buckets to both rollups (append.sql:
-/// the buckets must hold no other change since the watermark `from`).
+/// What a tick's append did (append.sql).
+pub struct Appended {
+    pub rows_written: i64,
+    pub raw_rows: i64,
+    /// Buckets where a task gained or lost rows in a cell: their task days are no
+    /// longer sealed (the keyed blocks took the delta and stay sealed).
+    pub moved: Vec<TimestampWithTimeZone>,
+    /// Distinct buckets before the frozen horizon whose corrections were left out.
+    pub frozen: i64,
+}
+
+/// Add to the rollup, the per-workspace rollup and the sealed keyed blocks the rows
+/// stamped in [from, to) of the buckets `starts` (which must hold no other change
+/// since the watermark `from`), and, with `deltas`, take away the old versions of
+/// the queued corrections of every bucket but those `recomputed` this tick, leaving
+/// out those before `horizon` (append.sql says why this is exact).
 pub fn append(
     binding: &Binding,
     starts: &[TimestampWithTimeZone],
-    from: TimestampWithTimeZone,
-    to: TimestampWithTimeZone,
-) -> Outcome {
-    if starts.is_empty() {
-        return Outcome::default();
+    window: (TimestampWithTimeZone, TimestampWithTimeZone),
+    deltas: bool,
+    recomputed: &[TimestampWithTimeZone],
+    horizon: Option<TimestampWithTimeZone>,
+) -> Appended {
+    if starts.is_empty() && !deltas {
+        return Appended { rows_written: 0, raw_rows: 0, moved: Vec::new(), frozen: 0 };
     }
     let per_workspace = if per_workspace::installed() { per_workspace::append_sql("delta") } else { String::new() };
-    let sql =
-        crate::sql::recompute::Append { binding, window_rows: &window_rows(binding), per_workspace: &per_workspace }
-            .render();
-    let (written, raw): (Option<i64>, Option<i64>) =
-        Spi::get_two_with_args(&sql, &[starts.to_vec().into(), from.into(), to.into()])
-            .or_raise("append new rows to the rollup");
-    Outcome {
-        rows_written: written.unwrap_or(0),
-        raw_rows: raw.unwrap_or(0),
-        changed: Buckets::List(starts.to_vec()),
-        recomputed: Buckets::List(starts.to_vec()),
+    let keyed = crate::keyed::append_sql("delta");
+    let claim = if deltas { corrections::CLAIM } else { corrections::NO_CLAIM };
+    let sql = crate::sql::recompute::Append {
+        binding,
+        claim,
+        window_rows: &window_rows(binding),
+        per_workspace: &per_workspace,
+        keyed: &keyed,
     }
+    .render();
+    let (written, raw, moved, shrunk, frozen) = Spi::connect_mut(|c| {
+        let row = c
+            .update(
+                &sql,
+                Some(1),
+                &[starts.to_vec().into(), window.0.into(), window.1.into(), recomputed.to_vec().into(), horizon.into()],
+            )?
+            .first();
+        Ok::<_, pgrx::spi::Error>((
+            row.get::<i64>(1)?,
+            row.get::<i64>(2)?,
+            row.get::<Vec<TimestampWithTimeZone>>(3)?,
+            row.get::<Vec<TimestampWithTimeZone>>(4)?,
+            row.get::<i64>(5)?,
+        ))
+    })
+    .or_raise("append new rows to the rollup");
+    let mut rows_written = written.unwrap_or(0);
+    if let Some(shrunk) = shrunk.filter(|s| !s.is_empty()) {
+        rows_written += remove_empty(&shrunk);
+    }
+    Appended { rows_written, raw_rows: raw.unwrap_or(0), moved: moved.unwrap_or_default(), frozen: frozen.unwrap_or(0) }
+}
+
+/// The rows of the buckets `shrunk`, and of the per-workspace rows and keyed blocks
+/// holding them, left with no raw row (shrunk.sql). Returns the rows removed.
+fn remove_empty(shrunk: &[TimestampWithTimeZone]) -> i64 {
+    let mut blocks = vec!["    SELECT 15 AS width, b.bucket_start FROM b".to_string()];
+    blocks.extend(
+        per_workspace::coarse_widths()
+            .into_iter()
+            .map(|(w, _)| format!("    SELECT {w}, {} FROM b", crate::binding::bin_of("b.bucket_start", w))),
+    );
+    blocks.extend(crate::keyed::blocks_of("b"));
+    let sql = crate::sql::recompute::Shrunk { blocks: &blocks.join("\n    UNION\n") }.render();
+    Spi::get_one_with_args::<i64>(&sql, &[shrunk.to_vec().into()]).or_raise("remove emptied rollup rows").unwrap_or(0)
 }
 
 /// Rebuild the whole variant list from the usage table (one pass; after backfill).
@@ -238,6 +292,10 @@ fn fill(
     )
     .or_raise("fill the rollup");
     Spi::run("DROP TABLE pg_temp.usage_rollup_fill").or_raise("fill the rollup");
+    // the corrections queued for the range: those committed before the aggregate's
+    // snapshot are in it, the others not, and which is which is not known here
+    // (replace.sql drops them in its own snapshot): their buckets are recomputed
+    corrections::to_queue(Some((from, to)));
     Outcome { rows_written: written.unwrap_or(0), raw_rows: raw.unwrap_or(0), ..Outcome::default() }
 }
 

@@ -4,7 +4,9 @@
 -- does, where nothing but new rows changed), so running
 -- it twice, or overlapping with another writer of the same buckets, converges.
 -- The scope field is a predicate on r.bucket_start selecting exactly the recomputed
--- buckets.
+-- buckets. The discard field (discard_deltas.sql, with the SQL of 0.10.0) drops the
+-- corrections queued for them: this snapshot's rows hold them already, and one
+-- committed after it is left for the next tick, whose watermark is this cut.
 WITH fresh AS MATERIALIZED (
 @aggregate@
 ),
@@ -31,7 +33,7 @@ written AS (
     SELECT * FROM fresh
     ON CONFLICT ON CONSTRAINT rollup_key DO UPDATE SET @upsert_measures(r)@
     RETURNING r.bucket_start
-)
+)@discard@
 SELECT (SELECT count(*) FROM removed) + (SELECT count(*) FROM written) AS rows_written,
        (SELECT coalesce(sum(f.event_count), 0)::bigint FROM fresh f)   AS raw_rows,
        -- the buckets whose rows changed (their keyed blocks are no longer sealed)

@@ -110,6 +110,11 @@ fn _tick_locked(started_at: TimestampWithTimeZone) -> i64 {
     let watermark = watermark.unwrap_or_else(|| safe_upper_bound(settings::safety_lag_secs()));
     let window = next_window(watermark);
 
+    // corrections are applied as deltas only where the tick appends (otherwise they
+    // become queued buckets, claimed next)
+    let tracked = invalidate::corrections_queued(&binding.usage);
+    let appending = known && tracked && beyond_high_watermark(window.from);
+    let deltas = recompute::corrections::prepare(&binding, appending);
     // changes to buckets before the frozen horizon are dropped, and counted
     let horizon = crate::catalog::horizon::current();
     let (claimed, frozen_queued) = crate::freeze::drop_frozen(horizon, claim_queue());
@@ -117,20 +122,20 @@ fn _tick_locked(started_at: TimestampWithTimeZone) -> i64 {
     let (discovered, frozen_discovered) =
         crate::freeze::drop_frozen(horizon, recompute::discover(&binding, window.from, window.to));
     let mut ignored = frozen_queued + frozen_discovered;
-    let tracked = invalidate::corrections_queued(&binding.usage);
-    let (mut dirty, appended) = if known && tracked && beyond_high_watermark(window.from) {
-        split_discovered(claimed, discovered)
-    } else {
-        ([claimed, discovered].concat(), Vec::new())
-    };
+    let (mut dirty, appended) =
+        if appending { split_discovered(claimed, discovered) } else { ([claimed, discovered].concat(), Vec::new()) };
     let mut outcome = recompute::buckets(&binding, &dirty, window.to);
     recompute::variants_of_buckets(&binding, &dirty);
-    let added = recompute::append(&binding, &appended, window.from, window.to);
-    recompute::variants_of_new(&binding, &appended, window.from, window.to);
+    let added = recompute::append(&binding, &appended, (window.from, window.to), deltas, &dirty, horizon);
+    // (the variant list changes only where a task gained or lost rows)
+    recompute::variants_of_new(&binding, &added.moved, window.from, window.to);
     outcome.rows_written += added.rows_written;
     outcome.raw_rows += added.raw_rows;
-    crate::keyed::unseal_written(&outcome.changed, &outcome.recomputed);
-    crate::keyed::unseal_written(&added.changed, &added.recomputed);
+    ignored += added.frozen;
+    // the keyed blocks took the append's delta; the task days of its buckets where a
+    // task gained or lost rows are no longer sealed
+    let touched = crate::catalog::Buckets::List([dirty.as_slice(), added.moved.as_slice()].concat());
+    crate::keyed::unseal_written(&outcome.changed, &touched);
     // the run rollup's queue (0.5.0 SQL); tick() counts the usage rollup's rows, as before
     if catalog::has(catalog::Sql::V0_5) {
         ignored += crate::runs::refresh(&binding, horizon);

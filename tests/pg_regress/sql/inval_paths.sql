@@ -35,9 +35,11 @@ SELECT provider, model, input, tasks, events FROM rollup_summary WHERE model = '
 UPDATE task_usage SET input_tokens = 150, updated_at = now() WHERE task_id = uid('t1') AND model = 'opus';
 SELECT usage_rollup.tick() > 0 AS wrote;
 -- a correction that forgets updated_at is caught by the trigger (twice: the row
--- trigger for the missing stamp, the statement trigger for any correction)
+-- trigger queues its bucket for the missing stamp, the statement trigger keeps the
+-- old version of any corrected row, which the bucket's recompute then drops)
 UPDATE task_usage SET input_tokens = 160 WHERE task_id = uid('t1') AND model = 'opus';
-SELECT count(*) AS queued FROM usage_rollup.dirty_bucket;
+SELECT (SELECT count(*) FROM usage_rollup.dirty_bucket) AS queued,
+       (SELECT count(*) FROM usage_rollup.dirty_delta) AS corrections;
 SELECT usage_rollup.tick() > 0 AS wrote;
 SELECT provider, model, input, cost, uncosted_input FROM rollup_summary WHERE model IN ('opus', 'sonnet');
 SELECT app.drift();

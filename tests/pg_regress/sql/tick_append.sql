@@ -52,10 +52,16 @@ SELECT * FROM last_tick;
 SELECT model, input FROM bucket_10 WHERE model = 'haiku';
 SELECT app.drift();
 
--- a correction in one statement of many rows queues each bucket once
+-- a correction in one statement of many rows keeps each row's old version (no
+-- bucket is queued); the tick takes them away and adds the new versions, appended
+-- like new rows, without a recompute
 UPDATE task_usage SET cache_read_tokens = 3, updated_at = now();
-SELECT count(*) AS queue_rows, count(DISTINCT bucket_start) AS buckets FROM usage_rollup.dirty_bucket;
+SELECT (SELECT count(*) FROM usage_rollup.dirty_bucket) AS queued_buckets,
+       (SELECT count(*) FROM usage_rollup.dirty_delta) AS corrections,
+       (SELECT count(*) FROM task_usage) AS usage_rows;
 SELECT usage_rollup.tick() > 0 AS wrote;
+SELECT * FROM last_tick;
+SELECT count(*) AS left_over FROM usage_rollup.dirty_delta;
 SELECT app.drift();
 
 -- new rows next to a delete in the same bucket: recomputed; in another bucket: appended
