@@ -240,7 +240,9 @@ SQL
   quiet
   correct 10000 "reconcile"
   ticks=0; total=0
-  while [ "$(q "SELECT count(*) FROM usage_rollup.dirty_bucket")" != 0 ] && [ $ticks -lt 1000 ]; do
+  # (at least one tick: the corrected rows are also found through the watermark;
+  # then until nothing waits in either queue, buckets or corrections)
+  while [ $ticks = 0 ] || { [ "$(q "SELECT queue_depth FROM usage_rollup.status")" != 0 ] && [ $ticks -lt 1000 ]; }; do
     q "SELECT usage_rollup.tick()" >/dev/null; ticks=$((ticks + 1))
     total=$(awk "BEGIN{print $total + $(q "SELECT last_duration_ms FROM usage_rollup.status")}")
   done

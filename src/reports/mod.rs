@@ -86,16 +86,14 @@ fn _report_window(
     let from =
         from_date.unwrap_or_else(|| Error::NullArgument { function: function.into(), argument: "from_date" }.raise());
     let to = to_date.unwrap_or_else(|| Error::NullArgument { function: function.into(), argument: "to_date" }.raise());
+    let out_of_range = |argument: &'static str, date: Date| -> ! {
+        Error::DateOutOfRange { argument, value: date.to_string(), first: FIRST_REPORT_DATE, last: LAST_REPORT_DATE }
+            .raise()
+    };
     // infinite dates first (they cannot be subtracted), the window's bounds last
     for (argument, date) in [("from_date", from), ("to_date", to)] {
         if date.is_infinity() || date.is_neg_infinity() {
-            Error::DateOutOfRange {
-                argument,
-                value: date.to_string(),
-                first: FIRST_REPORT_DATE,
-                last: LAST_REPORT_DATE,
-            }
-            .raise();
+            out_of_range(argument, date);
         }
     }
     let (days, valid): (Option<i32>, Option<bool>) =
@@ -114,13 +112,7 @@ fn _report_window(
             "check the dates",
         );
         if inside != Some(true) {
-            Error::DateOutOfRange {
-                argument,
-                value: date.to_string(),
-                first: FIRST_REPORT_DATE,
-                last: LAST_REPORT_DATE,
-            }
-            .raise();
+            out_of_range(argument, date);
         }
     }
     let zone = tz::resolve(tz, viewer_id);
@@ -204,7 +196,10 @@ struct State {
 impl State {
     /// Read for a report from the rollup (and for any report that sees frozen history).
     fn read() -> State {
-        let visible = frozen::visible();
+        State::read_for(frozen::visible())
+    }
+
+    fn read_for(visible: bool) -> State {
         let (watermark, frozen) = state_literals(visible);
         State { watermark, frozen, visible }
     }
@@ -214,7 +209,7 @@ impl State {
     fn raw() -> State {
         let visible = frozen::visible();
         if visible {
-            return State::read();
+            return State::read_for(true);
         }
         let none = crate::catalog::horizon::NONE.to_string();
         State { watermark: none.clone(), frozen: none, visible }
