@@ -109,6 +109,33 @@ SELECT * FROM last_tick;
 ALTER TABLE task_usage ENABLE TRIGGER usage_rollup_usage_correct;
 SELECT app.drift();
 
+-- a statement that corrects more than 100,000 rows (a repricing) queues its
+-- buckets instead of keeping each old version: recomputing them reads fewer rows
+-- (1,001 tasks of 100 models each, over one day)
+INSERT INTO agent_task_queue (id, agent_id, runtime_id, issue_id, status)
+SELECT uid('bulk' || k), uid('a1'), uid('r1'), uid('i1'), 'completed' FROM generate_series(0, 1000) k;
+INSERT INTO task_usage (task_id, provider, model, input_tokens, created_at)
+SELECT uid('bulk' || k), 'bulk', 'm' || m, 1, '2026-03-02 00:00+00'::timestamptz + (k % 96) * interval '15 minutes'
+FROM generate_series(0, 1000) k, generate_series(1, 100) m;
+SELECT usage_rollup.tick() > 0 AS wrote;
+UPDATE task_usage SET input_tokens = 2, updated_at = now() WHERE provider = 'bulk';
+SELECT (SELECT count(*) FROM usage_rollup.dirty_bucket) AS queued_buckets,
+       (SELECT count(*) FROM usage_rollup.dirty_delta) AS corrections;
+SELECT usage_rollup.tick() > 0 AS wrote;
+SELECT * FROM last_tick;
+SELECT app.drift();
+-- 100 rows fewer (100,000): kept as corrections
+UPDATE task_usage SET input_tokens = 3, updated_at = now() WHERE provider = 'bulk' AND task_id <> uid('bulk0');
+SELECT (SELECT count(*) FROM usage_rollup.dirty_bucket) AS queued_buckets,
+       (SELECT count(*) FROM usage_rollup.dirty_delta) AS corrections;
+SELECT usage_rollup.tick() > 0 AS wrote;
+SELECT * FROM last_tick;
+SELECT app.drift();
+DELETE FROM task_usage WHERE provider = 'bulk';
+DELETE FROM agent_task_queue WHERE id IN (SELECT uid('bulk' || k) FROM generate_series(0, 1000) k);
+SELECT usage_rollup.tick() > 0 AS wrote;
+SELECT app.drift();
+
 -- and a rebuild gives the same rollup as the appends did
 CREATE TEMP TABLE appended AS SELECT * FROM usage_rollup.rollup;
 CREATE TEMP TABLE appended_ws AS SELECT * FROM usage_rollup.rollup_ws;
