@@ -44,7 +44,8 @@
 -- project, runtime) equal the same sums computed from the raw rows, every sealed task
 -- day lists exactly its raw rows' tasks, and kpis' task count equals count(DISTINCT)
 -- in one of five zones (by turns); now and then two more ticks seal more blocks and
--- must write no rollup row. Every 3 rounds and at the end of a seed, a checkpoint
+-- must write no rollup row. Every 3 rounds and at the end of a seed, 30 ticks that
+-- seal 30 blocks (and must write no rollup row), then a checkpoint
 -- (app.cr_checkpoint): the reports against report_truth.sql and kpis_truth.sql -
 -- daily_usage and usage_by_agent over 2025 in Asia/Kolkata, Asia/Kathmandu,
 -- Pacific/Chatham, Australia/Lord_Howe and America/New_York (two workspaces each, by
@@ -704,6 +705,7 @@ DECLARE
     v_task bigint;
     v_blocks bigint;
     v_days bigint;
+    v_messages text := current_setting('client_min_messages');
 BEGIN
     IF p_reports THEN
         v_reports := app.cr_reports(format('seed %s round %s checkpoint', p_seed, p_round), true);
@@ -727,7 +729,7 @@ BEGIN
     PERFORM usage_rollup.attach();
     COMMIT;
     CALL usage_rollup.backfill(slice => '30 days');
-    PERFORM set_config('client_min_messages', 'notice', false);
+    PERFORM set_config('client_min_messages', v_messages, false);
     SELECT (SELECT count(*) FROM (SELECT * FROM app.cr_snap_rollup EXCEPT ALL SELECT * FROM usage_rollup.rollup) a)
          + (SELECT count(*) FROM (SELECT * FROM usage_rollup.rollup EXCEPT ALL SELECT * FROM app.cr_snap_rollup) b),
            (SELECT count(*) FROM (SELECT * FROM app.cr_snap_ws EXCEPT ALL SELECT * FROM usage_rollup.rollup_ws) a)
@@ -790,6 +792,7 @@ DECLARE
     v_sql text;
     v_id uuid;
     v_row record;
+    v_messages text := current_setting('client_min_messages');
 BEGIN
     IF current_setting('usage_rollup.safety_lag') NOT IN ('0', '0s') THEN
         RAISE EXCEPTION 'cr_run needs SET usage_rollup.safety_lag = 0';
@@ -823,7 +826,7 @@ BEGIN
         ALTER TABLE app.task_usage ALTER COLUMN input_tokens DROP NOT NULL, ALTER COLUMN output_tokens DROP NOT NULL,
             ALTER COLUMN cache_read_tokens DROP NOT NULL, ALTER COLUMN cache_write_tokens DROP NOT NULL;
         PERFORM usage_rollup.attach();
-        PERFORM set_config('client_min_messages', 'notice', false);
+        PERFORM set_config('client_min_messages', v_messages, false);
         COMMIT;
     END IF;
     -- the world: wl_world's, 250 more tasks, 3000 usage rows (4% in the last 36 hours)
@@ -849,7 +852,8 @@ BEGIN
     -- the rebuild seals every finished day, week and four weeks
     CALL app.cr_checkpoint(p_seed, 0, p_nullable, false);
     FOR r IN 1 .. p_rounds LOOP
-        v_held := r < p_rounds AND random() < 0.3;
+        -- (drawn whatever p_rounds is: a run cut short at round r replays rounds 1 .. r)
+        v_held := random() < 0.3;
         v_small := NOT v_held AND random() < 0.3;
         v_batches := CASE WHEN v_held THEN app.wl_int(2, 3) ELSE app.wl_int(1, 3) END;
         DELETE FROM app.cr_pending;
@@ -962,6 +966,18 @@ BEGIN
         v_bad := v_bad + (v_found > 0)::int;
         COMMIT;
         IF r % 3 = 0 OR r = p_rounds THEN
+            -- 30 more ticks first: each seals one more day (the newest finished
+            -- first), so that the checkpoint compares many blocks the ticks sealed
+            FOR b IN 1 .. 30 LOOP
+                v_n := usage_rollup.tick();
+                COMMIT;
+                IF v_n <> 0 THEN
+                    RAISE NOTICE 'corrections_random seed % round %: a tick after the covering one wrote % rollup rows', p_seed, r, v_n;
+                    v_bad := v_bad + 1;
+                END IF;
+            END LOOP;
+            PERFORM app.cr_note(p_seed, '30 ticks before a checkpoint (each seals a block)');
+            COMMIT;
             CALL app.cr_checkpoint(p_seed, r, p_nullable);
         END IF;
     END LOOP;
@@ -987,12 +1003,14 @@ CALL app.cr_run(3, 5);
 CALL app.cr_run(4, 5, p_nullable => true);
 SELECT seed, nullable, rounds, batches, rows_corrected, checks, mismatching_checks, report_checks, report_mismatches
 FROM app.cr_result ORDER BY seed;
--- the checkpoints: the reports equal their truth (none at round 0, right after the
--- world was built); the incremental stores equal a rebuild from scratch; keyed
--- blocks and task days were sealed in both
-SELECT seed, round, reports AS report_mismatches, rollup_differs, rollup_ws_differs, key_rollup_differs, key_task_differs,
-       blocks_in_both > 0 AS blocks_compared, days_in_both > 0 AS days_compared
-FROM app.cr_checkpoints ORDER BY seed, round;
+-- the checkpoints (rounds 0, 3, 5): the reports equal their truth (none at round 0,
+-- right after the world was built); the incremental stores equal a rebuild from
+-- scratch; keyed blocks and task days sealed in both were compared
+SELECT seed, count(*) AS checkpoints, sum(reports) AS report_mismatches, sum(rollup_differs) AS rollup_differs,
+       sum(rollup_ws_differs) AS rollup_ws_differs, sum(key_rollup_differs) AS key_rollup_differs,
+       sum(key_task_differs) AS key_task_differs, bool_or(blocks_in_both > 0) AS blocks_compared,
+       bool_or(days_in_both > 0) AS days_compared
+FROM app.cr_checkpoints GROUP BY seed ORDER BY seed;
 -- what ran (counts over all seeds)
 SELECT kind, sum(n) AS n FROM app.cr_ops GROUP BY kind ORDER BY kind COLLATE "C";
 -- corrections hit sealed keyed days and task days; held ticks had rows stamped
